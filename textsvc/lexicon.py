@@ -1,0 +1,277 @@
+"""The phrase lexicon: TOML data in ``corpora/lexicon/<lang>/*.toml``, loaded, validated, compiled.
+
+A file is one group of phrase families (LanguageTool's rulegroup, rspamd's symbol group). Each
+``[[phrase]]`` family carries its id, weight, message, suggestions, patterns and its own examples
+(``hit`` with the expected span in ``[brackets]``, ``miss`` without a match). See
+``corpora/README.md`` for the pattern syntax; in short, a pattern is a space-separated list of
+token specs:
+
+=============  ====================================================================
+``netzwerk``   any inflected form: matches the case-folded lemma (``Netzwerks``)
+``"gern"``     this exact word (case-folded surface form)
+``schließ*``   a word starting with ``schließ``
+``a|b|c``      alternatives (all of one kind: lemmas, or exact/prefix words)
+``x?``         optional; ``x+`` one or more
+``!nicht|kein`` any single word except these lemmas
+``@poss``      a named word set from a ``[sets]`` table of any file of the language
+``_``          any single word; ``~`` / ``~N`` a gap of up to 3 / N words in the same sentence
+=============  ====================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textsvc.errors import LexiconError
+from textsvc.normalize import fold
+
+CATEGORIES = ("GENERIC_PHRASE", "PERSONAL_SIGNAL")
+_SENTENCE_END = frozenset(".!?")
+_ID = re.compile(r"^(DE|EN)_[A-Z0-9_]+$")
+_MARK = re.compile(r"\[([^\[\]]+)\]")
+
+LemmaFn = Callable[[str], str]
+SplitFn = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An example sentence; ``spans`` are the expected ``(start, end)`` of the family's matches."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def parse(cls, marked: str) -> Example:
+        spans: list[tuple[int, int]] = []
+        plain: list[str] = []
+        pos = 0
+        for m in _MARK.finditer(marked):
+            plain.append(marked[pos : m.start()])
+            start = sum(len(p) for p in plain)
+            plain.append(m.group(1))
+            spans.append((start, start + len(m.group(1))))
+            pos = m.end()
+        plain.append(marked[pos:])
+        return cls(text="".join(plain), spans=tuple(spans))
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase family: an idea with all the ways people word it."""
+
+    id: str
+    lang: str
+    group: str
+    category: str
+    weight: float
+    message: str
+    short_message: str
+    suggestions: tuple[str, ...]
+    patterns: tuple[str, ...]
+    hits: tuple[Example, ...]
+    misses: tuple[Example, ...]
+    signal: str | None = None
+    picky: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """All phrase families of one language plus the named word sets their patterns use."""
+
+    lang: str
+    phrases: tuple[Phrase, ...]
+    sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    version: str = ""
+
+    def by_id(self) -> dict[str, Phrase]:
+        return {p.id: p for p in self.phrases}
+
+
+def load_lexicon(root: Path, lang: str) -> Lexicon:
+    """Read every ``*.toml`` under ``root/lang``; raise ``LexiconError`` naming file and phrase."""
+    folder = root / lang
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise LexiconError(f"{folder}: no lexicon files")
+    digest = hashlib.sha256()
+    phrases: list[Phrase] = []
+    sets: dict[str, tuple[str, ...]] = {}
+    for path in files:
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + raw)
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"{path}: {exc}") from exc
+        for name, words in data.get("sets", {}).items():
+            if name in sets:
+                raise LexiconError(f"{path}: set @{name} is defined twice")
+            sets[name] = tuple(words)
+        phrases.extend(_phrases_of(path, lang, data))
+    seen: set[str] = set()
+    for p in phrases:
+        if p.id in seen:
+            raise LexiconError(f"{lang}: phrase id {p.id} is used twice")
+        seen.add(p.id)
+    return Lexicon(lang=lang, phrases=tuple(phrases), sets=sets, version=digest.hexdigest()[:12])
+
+
+def _phrases_of(path: Path, lang: str, data: dict[str, Any]) -> Iterable[Phrase]:
+    group = data.get("group", path.stem)
+    default_category = data.get("category", "GENERIC_PHRASE")
+    for entry in data.get("phrase", []):
+        pid = entry.get("id", "?")
+        where = f"{path.name}:{pid}"
+        try:
+            phrase = Phrase(
+                id=pid,
+                lang=lang,
+                group=group,
+                category=entry.get("category", default_category),
+                weight=float(entry["weight"]),
+                message=entry["message"],
+                short_message=entry.get("short", data.get("short", "")),
+                suggestions=tuple(entry.get("suggestions", ())),
+                patterns=tuple(entry["patterns"]),
+                hits=tuple(Example.parse(h) for h in entry.get("hit", ())),
+                misses=tuple(Example.parse(m) for m in entry.get("miss", ())),
+                signal=entry.get("signal", data.get("signal")),
+                picky=bool(entry.get("picky", False)),
+            )
+        except KeyError as exc:
+            raise LexiconError(f"{where}: missing field {exc.args[0]}") from exc
+        problems = validate_phrase(phrase)
+        if problems:
+            raise LexiconError(f"{where}: " + "; ".join(problems))
+        yield phrase
+
+
+def validate_phrase(p: Phrase) -> list[str]:
+    """The schema rules a family must follow; the example checks run in the tests."""
+    problems = []
+    if not _ID.match(p.id) or not p.id.startswith(p.lang.upper() + "_"):
+        problems.append(f"id must be SCREAMING_SNAKE with prefix {p.lang.upper()}_")
+    if p.category not in CATEGORIES:
+        problems.append(f"category {p.category!r} is not one of {CATEGORIES}")
+    if p.category == "PERSONAL_SIGNAL" and not p.signal:
+        problems.append("a PERSONAL_SIGNAL family needs a signal name")
+    if not 0 < p.weight <= 100:
+        problems.append("weight must be in (0, 100]")
+    if not p.patterns:
+        problems.append("no patterns")
+    if not p.hits or not p.misses:
+        problems.append("needs at least one hit and one miss example")
+    if any(not h.spans for h in p.hits):
+        problems.append("every hit example marks its span in [brackets]")
+    if any(m.spans for m in p.misses):
+        problems.append("miss examples carry no [brackets]")
+    if p.category == "GENERIC_PHRASE" and not p.suggestions:
+        problems.append("a generic phrase needs at least one replacement suggestion")
+    if _sentences(p.message) != 1:
+        problems.append("the message must be exactly one sentence")
+    return problems
+
+
+def _sentences(text: str) -> int:
+    text = text.strip()
+    if not text or text[-1] not in _SENTENCE_END:
+        return 0
+    return len(re.findall(r"[.!?](?:\s+[A-ZÄÖÜ]|$)", text))
+
+
+# --- pattern compilation -------------------------------------------------------------------
+
+_GAP = re.compile(r"^~(\d*)$")
+_NOT_END = {"NOT_IN": [".", "!", "?"]}
+
+
+def compile_pattern(
+    pattern: str, lexicon_sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn
+) -> list[dict[str, Any]]:
+    """Compile one pattern string into a spaCy ``Matcher`` token pattern.
+
+    Raises ``LexiconError`` for syntax it cannot read.
+    """
+    tokens: list[dict[str, Any]] = []
+    for elem in pattern.split():
+        gap = _GAP.match(elem)
+        if gap:
+            n = int(gap.group(1) or 3)
+            tokens.append({"NORM": _NOT_END, "IS_SENT_START": False, "OP": f"{{0,{n}}}"})
+            continue
+        if elem == "_":
+            tokens.append({"NORM": _NOT_END})
+            continue
+        tokens.extend(_compile_element(elem, lexicon_sets, lemma, split))
+    if not tokens or all(t.get("OP", "") in ("?", "*") or "{0," in t.get("OP", "") for t in tokens):
+        raise LexiconError(f"pattern {pattern!r} can match nothing or the empty string")
+    return tokens
+
+
+def _compile_element(
+    elem: str, sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn
+) -> list[dict[str, Any]]:
+    op = ""
+    if len(elem) > 1 and elem[-1] in "?+" and not elem.endswith('"'):
+        elem, op = elem[:-1], elem[-1]
+    negate = elem.startswith("!") and len(elem) > 1
+    if negate:
+        elem = elem[1:]
+    alts: list[str] = []
+    for alt in elem.split("|"):
+        if alt.startswith("@"):
+            if alt[1:] not in sets:
+                raise LexiconError(f"unknown word set {alt}")
+            alts.extend(sets[alt[1:]])
+        else:
+            alts.append(alt)
+    if not alts or any(not a for a in alts):
+        raise LexiconError(f"empty alternative in {elem!r}")
+    # A single bare word the tokenizer splits ("I'd", "z.B.") becomes a token sequence.
+    if len(alts) == 1 and not negate and not op and _kind(alts[0]) == "lemma":
+        parts = split(alts[0])
+        if len(parts) > 1:
+            return [{"LEMMA": {"IN": _lemma_forms(p, lemma)}} for p in parts]
+    kinds = {_kind(a) for a in alts}
+    if kinds == {"lemma"}:
+        values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
+        spec: dict[str, Any] = {"LEMMA": {"NOT_IN" if negate else "IN": values}}
+    elif "lemma" in kinds:
+        raise LexiconError(f"{elem!r} mixes lemmas with exact or prefix words")
+    elif kinds == {"exact"}:
+        values = sorted({fold(a.strip('"')) for a in alts})
+        spec = {"NORM": {"NOT_IN" if negate else "IN": values}}
+    else:
+        regex = "|".join(
+            re.escape(fold(a[:-1])) + r"\w*" if a.endswith("*") else re.escape(fold(a.strip('"')))
+            for a in alts
+        )
+        spec = {"NORM": {"REGEX": f"^(?:{regex})$"}}
+        if negate:
+            raise LexiconError(f"{elem!r}: negation works on lemmas and exact words only")
+    if negate and "NORM" not in spec:
+        spec["NORM"] = _NOT_END  # "any word but …" never swallows the end of a sentence
+    if op:
+        spec["OP"] = op
+    return [spec]
+
+
+def _kind(alt: str) -> str:
+    if len(alt) > 1 and alt.startswith('"') and alt.endswith('"'):
+        return "exact"
+    if len(alt) > 1 and alt.endswith("*"):
+        return "prefix"
+    if not any(ch.isalnum() for ch in alt):
+        return "exact"
+    return "lemma"
+
+
+def _lemma_forms(word: str, lemma: LemmaFn) -> list[str]:
+    return sorted({fold(word), lemma(word)})
