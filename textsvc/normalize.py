@@ -12,6 +12,9 @@ import unicodedata
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# Legal forms are not part of a company's name for matching ("Beispiel GmbH" ~ "Beispiel").
+LEGAL_FORMS = frozenset("gmbh ag kg kgaa se ug mbh co inc ltd llc plc corp gbr ohg ev".split())
+
 
 def fold(text: str) -> str:
     """Case-fold for matching: ``ß``/``SS`` → ``ss``, typographic apostrophes → ``'``."""

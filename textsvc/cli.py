@@ -1,0 +1,130 @@
+"""The ``textsvc`` command: serve the API, analyse a message in the terminal, export the schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import msgspec
+
+from textsvc import __version__
+from textsvc.errors import TextsvcError
+from textsvc.schemas import AnalyzeRequest, AnalyzeResponse
+from textsvc.settings import Settings
+
+_MARK = {"GENERIC_PHRASE": "^", "TEMPLATE": "!"}
+
+
+@click.group()
+@click.version_option(__version__, prog_name="textsvc")
+def main() -> None:
+    """textsvc: tell a personal contact request from boilerplate and mass-sent templates."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes; each loads its own pipelines and shares the SQLite file.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file (default: $TEXTSVC_DB_PATH, else the per-user data directory).")
+def serve(host: str, port: int, workers: int, db_path: Path | None) -> None:
+    """Run the HTTP API (uvicorn); the seed corpus is loaded on first start."""
+    import os
+
+    import uvicorn
+
+    if db_path is not None:
+        os.environ["TEXTSVC_DB_PATH"] = str(db_path)
+    settings = Settings.from_env()
+    click.echo(f"textsvc {__version__}: database {settings.db_path}", err=True)
+    uvicorn.run("textsvc.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Input is a full JSON request body (argument or stdin).")
+@click.option("--language", default="auto", show_default=True, help="auto, de or en.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Readable report, or the exact API response body.")
+def analyze(text: str | None, as_json: bool, language: str, fmt: str) -> None:
+    """Analyse a request message given as TEXT or on stdin.
+
+    Exit status: 0 accept, 1 review or decline, 2 bad input.
+    """
+    raw = text if text is not None else sys.stdin.read()
+    try:
+        if as_json:
+            req = msgspec.json.decode(raw.encode(), type=AnalyzeRequest)
+        else:
+            req = AnalyzeRequest(text=raw.rstrip("\n") if text is None else raw, language=language)
+        result = _analyzer().analyze(req)
+    except (msgspec.ValidationError, msgspec.DecodeError, TextsvcError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if fmt == "json":
+        click.echo(msgspec.json.encode(result).decode())
+    else:
+        click.echo(render(req.text, result))
+    sys.exit(0 if result.verdict.action == "accept" else 1)
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+def openapi(output: Path | None) -> None:
+    """Print the OpenAPI document (YAML) generated from the app."""
+    from textsvc.app import create_app, openapi_yaml
+
+    content = openapi_yaml(create_app(Settings()))
+    if output:
+        output.write_text(content, encoding="utf-8")
+    else:
+        click.echo(content, nl=False)
+
+
+def _analyzer():  # type: ignore[no-untyped-def]
+    from textsvc.engine import Analyzer
+    from textsvc.store import Store
+
+    settings = Settings.from_env()
+    return Analyzer(settings, Store(settings.db_path))
+
+
+def render(text: str, r: AnalyzeResponse) -> str:
+    """A readable report: verdict, the text with markers under each finding, then the reasons."""
+    action = {"accept": "ANNEHMEN", "review": "PRÜFEN", "decline": "ABLEHNEN"}[r.verdict.action]
+    if r.language.code == "en":
+        action = r.verdict.action.upper()
+    lines = [f"{action}  score {r.verdict.score}/100 · personalization {r.personalization.score}/100 · {r.language.code}"]
+    for line_start, line in _lines(text):
+        lines.append("  " + line)
+        for m in r.matches:
+            if line_start <= m.start < line_start + len(line) + 1:
+                col = m.start - line_start
+                width = max(1, min(m.end, line_start + len(line)) - m.start)
+                lines.append("  " + " " * col + _MARK.get(m.category, "^") * width + f" {m.rule_id}")
+                lines.append("  " + " " * col + f"  {m.message}")
+                for rep in m.replacements[:2]:
+                    lines.append("  " + " " * col + f"  → {rep.value}")
+    for t in r.template_matches:
+        lines.append(f"template {t.template_id}: {t.similarity:g} % similar ({t.level}, seen {t.times_seen}×)")
+    for c in r.profile_checks:
+        if c.status != "unknown":
+            lines.append(f"profile {c.id}: {c.status} — {c.message}")
+    lines.append("score: " + " ".join(f"{e.id} {e.points:+d}" for e in r.explanations))
+    return "\n".join(lines)
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, line))
+        pos += len(line) + 1
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

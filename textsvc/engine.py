@@ -1,0 +1,201 @@
+"""The Analyzer: one request in, one explained verdict out. Orchestration only (no HTTP, no SQL).
+
+Built once at start-up (pipelines, compiled lexicons, policy, template index) and shared by every
+request. Order of work: language → one spaCy doc → phrases → templates → personalization →
+profile checks → verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable
+from datetime import date
+
+from textsvc import __version__
+from textsvc.errors import UnsupportedLanguage
+from textsvc.lexicon import load_lexicon
+from textsvc.messages import Messages, load_messages
+from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language
+from textsvc.normalize import utf16_span
+from textsvc.personalization import score_personalization
+from textsvc.phrases import PhraseChecker, PhraseHit
+from textsvc.policy import load_policy
+from textsvc.profile import check_profile
+from textsvc.schemas import (
+    AnalyzeRequest,
+    AnalyzeResponse,
+    Language,
+    Match,
+    ProfileCheck,
+    Replacement,
+    Rule,
+    RuleExample,
+    Software,
+    TemplateMatch,
+)
+from textsvc.scoring import decide
+from textsvc.settings import Settings
+from textsvc.store import Store, Template
+from textsvc.templates import TemplateIndex, find_placeholders, fingerprint, name_words
+
+
+class Analyzer:
+    """Everything an analysis needs, loaded once."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        corpora = settings.corpora_dir
+        self.policy = load_policy(corpora / "policy.toml")
+        self.pipelines = {
+            lang: build_pipeline(lang, settings.spacy_model if lang == "de" else None)
+            for lang in SUPPORTED_LANGUAGES
+        }
+        lexicons = {lang: load_lexicon(corpora / "lexicon", lang) for lang in SUPPORTED_LANGUAGES}
+        self.checkers = {lang: PhraseChecker(self.pipelines[lang], lexicons[lang]) for lang in SUPPORTED_LANGUAGES}
+        self.messages: dict[str, Messages] = {
+            lang: load_messages(corpora / "messages", lang) for lang in SUPPORTED_LANGUAGES
+        }
+        digest = hashlib.sha256("".join(lexicons[lang].version for lang in SUPPORTED_LANGUAGES).encode())
+        self.ruleset_version = f"{self.policy.version}+{digest.hexdigest()[:8]}"
+        self.store = store
+        if settings.seed:
+            store.seed(sorted((corpora / "templates").glob("*.jsonl")))
+        t = self.policy.templates
+        self.index = TemplateIndex({}, min_words=t.min_words, min_similarity=t.min_similarity)
+        self._seen_versions: tuple[int, int] = (-1, -1)
+        self._nlp_lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self.refresh_index()
+
+    # --- the analysis ------------------------------------------------------------------------
+
+    def analyze(self, req: AnalyzeRequest, *, today: date | None = None) -> AnalyzeResponse:
+        lang, detected, confidence = self.resolve_language(req.language, req.text)
+        messages = self.messages[lang]
+        text = req.text
+        with self._nlp_lock:
+            doc = self.pipelines[lang](text)
+            hits = self.checkers[lang].find(doc, picky=req.level == "picky")
+            sentences = [(s.start_char, s.end_char) for s in doc.sents]
+        placeholders = find_placeholders(text)
+        templates = self.match_templates(req)
+        best = templates[0] if templates else None
+        strength = self.policy.template_strength(best.similarity) if best else 0.0
+        personalization = score_personalization(
+            text, sentences, hits, req.recipient, placeholders,
+            (best.similarity, strength) if best else None, self.policy.personalization, messages,
+        )
+        checks = check_profile(req.sender, self.policy.profile, messages, today or date.today())
+        verdict, explanations = decide(
+            empty_text=not text.strip(), personalization=personalization, template=best,
+            template_strength=strength, placeholders=len(placeholders), checks=checks,
+            policy=self.policy, messages=messages,
+        )
+        return AnalyzeResponse(
+            verdict=verdict,
+            personalization=personalization,
+            matches=self._matches(text, hits, placeholders, req, messages),
+            template_matches=templates,
+            profile_checks=[
+                ProfileCheck(id=c.id, status=c.status, message=c.message, value=c.value, threshold=c.threshold)  # type: ignore[arg-type]
+                for c in checks
+            ],
+            explanations=explanations,
+            language=Language(code=lang, detected=detected, confidence=confidence),  # type: ignore[arg-type]
+            software=self.software(lang),
+            client_token=req.client_token,
+        )
+
+    def resolve_language(self, requested: str | None, text: str) -> tuple[str, bool, float | None]:
+        code = (requested or "auto").strip().lower()
+        if code in ("auto", ""):
+            lang, confidence = detect_language(text)
+            return lang, True, confidence
+        base = code.replace("_", "-").split("-")[0]
+        if base not in SUPPORTED_LANGUAGES:
+            raise UnsupportedLanguage(
+                f"language {requested!r} is not supported; use one of: auto, {', '.join(SUPPORTED_LANGUAGES)}"
+            )
+        return base, False, None
+
+    def software(self, lang: str) -> Software:
+        return Software(name="textsvc", version=__version__, pipeline=self.pipelines[lang].name,
+                        ruleset_version=self.ruleset_version)
+
+    def _matches(self, text: str, hits: Iterable[PhraseHit], placeholders: list[tuple[int, int]],
+                 req: AnalyzeRequest, messages: Messages) -> list[Match]:
+        out = []
+        for h in hits:
+            if h.phrase.category != "GENERIC_PHRASE":
+                continue
+            offset, length = utf16_span(text, h.start, h.end)
+            out.append(Match(
+                rule_id=h.phrase.id, category="GENERIC_PHRASE", text=text[h.start:h.end], start=h.start,
+                end=h.end, offset=offset, length=length, message=h.phrase.message,
+                short_message=h.phrase.short_message, replacements=[Replacement(value=s) for s in h.phrase.suggestions],
+                weight=h.phrase.weight,
+            ))
+        name = req.recipient.first_name if req.recipient and req.recipient.first_name else None
+        for start, end in placeholders:
+            offset, length = utf16_span(text, start, end)
+            out.append(Match(
+                rule_id="LEFTOVER_PLACEHOLDER", category="TEMPLATE", text=text[start:end], start=start, end=end,
+                offset=offset, length=length, message=messages.get("signals", "LEFTOVER_PLACEHOLDER"),
+                short_message="Serienbrief" if messages.lang == "de" else "Mail merge",
+                replacements=[Replacement(value=name)] if name else [],
+                weight=float(self.policy.personalization.placeholder_penalty),
+            ))
+        return sorted(out, key=lambda m: (m.start, m.end))
+
+    # --- templates ---------------------------------------------------------------------------
+
+    def match_templates(self, req: AnalyzeRequest) -> list[TemplateMatch]:
+        """Similar templates, best first; each match counts one more sighting of that template."""
+        r, s = req.recipient, req.sender
+        slots = name_words([
+            r and r.first_name, r and r.last_name, r and r.company, r and r.position,
+            s and s.name, s and s.company,
+        ])
+        fp = fingerprint(req.text, slots)
+        self.refresh_index()
+        with self._index_lock:
+            candidates = self.index.search(fp)
+        t = self.policy.templates
+        return [
+            TemplateMatch(
+                template_id=c.template_id, similarity=c.similarity,
+                times_seen=self.store.record_match(c.template_id),
+                level="exact" if c.similarity >= t.exact else "near_exact" if c.similarity >= t.near_exact else "similar",
+            )
+            for c in candidates
+        ]
+
+    def refresh_index(self) -> None:
+        """Reload the index when another process (or this one) changed the corpus."""
+        versions = (self.store.data_version(), self.store.corpus_version())
+        if versions == self._seen_versions:
+            return
+        with self._index_lock:
+            if versions[1] != self._seen_versions[1]:
+                t = self.policy.templates
+                self.index = TemplateIndex(self.store.fingerprints(), min_words=t.min_words,
+                                           min_similarity=t.min_similarity)
+            self._seen_versions = versions
+
+    def add_template(self, text: str, *, language: str, source: str, platform: str | None,
+                     tags: list[str]) -> tuple[Template, bool]:
+        template, created = self.store.add(text, language=language, source=source, platform=platform, tags=tags)
+        self.refresh_index()
+        return template, created
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def rules(self) -> list[Rule]:
+        out = []
+        for lang, checker in self.checkers.items():
+            for p in checker.lexicon.phrases:
+                examples = [RuleExample(text=e.text, kind="hit", start=e.spans[0][0], end=e.spans[0][1]) for e in p.hits]
+                examples += [RuleExample(text=e.text, kind="miss") for e in p.misses]
+                out.append(Rule(id=p.id, language=lang, category=p.category, group=p.group, message=p.message,
+                                weight=p.weight, replacements=list(p.suggestions), examples=examples, signal=p.signal))
+        return out

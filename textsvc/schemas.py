@@ -1,0 +1,257 @@
+"""The wire format (msgspec Structs, camelCase JSON); see ../shared/API.md for the contract.
+
+Offsets: ``start``/``end`` are Unicode code points into the original ``text`` (Python slicing);
+``offset``/``length`` are UTF-16 code units (JavaScript, the DOM and LanguageTool).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+MAX_TEXT_CHARS = 5000
+
+Count = Annotated[int, Meta(ge=0, le=1_000_000_000)]
+ShortStr = Annotated[str, Meta(max_length=300)]
+Words = Annotated[list[ShortStr], Meta(max_length=100)]
+Action = Literal["accept", "review", "decline"]
+CheckStatus = Literal["passed", "failed", "unknown"]
+
+
+class Base(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=False):
+    """camelCase JSON; unknown fields are ignored (tolerant reader)."""
+
+
+# --- request --------------------------------------------------------------------------------
+
+
+class Activity(Base):
+    articles: Count | None = None
+    group_posts: Count | None = None
+    promotional_posts: Count | None = None
+
+
+class Sender(Base):
+    """The sender's profile as the network shows it; ``null``/missing means unknown, never failed."""
+
+    name: ShortStr | None = None
+    headline: ShortStr | None = None
+    profession: ShortStr | None = None
+    position: ShortStr | None = None
+    company: ShortStr | None = None
+    experience_years: Annotated[int, Meta(ge=0, le=80)] | None = None
+    contacts: Count | None = None
+    profile_visitors: Count | None = None
+    member_since: Annotated[str, Meta(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")] | None = None
+    visited_recipient_profile: bool | None = None
+    shared_contacts: Count | None = None
+    shared_interests: Words | None = None
+    profile_completeness: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
+    activity: Activity | None = None
+    membership: Literal["basic", "premium"] | None = None
+
+
+class Recipient(Base):
+    first_name: ShortStr | None = None
+    last_name: ShortStr | None = None
+    company: ShortStr | None = None
+    position: ShortStr | None = None
+    interests: Words = msgspec.field(default_factory=list)
+    groups: Words = msgspec.field(default_factory=list)
+
+
+class AnalyzeRequest(Base):
+    text: Annotated[
+        str,
+        Meta(max_length=MAX_TEXT_CHARS, description="The request message; may be empty."),
+    ]
+    language: Annotated[
+        str,
+        Meta(
+            max_length=35,
+            description='"auto" (default), "de" or "en" (a region such as "de-DE" is accepted).',
+        ),
+    ] = "auto"
+    platform: Literal["xing", "linkedin", "other"] | None = None
+    level: Literal["default", "picky"] = "default"
+    sender: Sender | None = None
+    recipient: Recipient | None = None
+    client_token: Annotated[str, Meta(max_length=200)] | None = None
+
+
+# --- response -------------------------------------------------------------------------------
+
+
+class Replacement(Base):
+    value: str
+
+
+class Match(Base):
+    rule_id: str
+    category: str
+    text: str
+    start: Annotated[int, Meta(description="Code-point index into the original text.")]
+    end: Annotated[int, Meta(description="Code-point index (exclusive); text[start:end] == match.text.")]
+    offset: Annotated[int, Meta(description="UTF-16 code units from the start of the text.")]
+    length: Annotated[int, Meta(description="Length in UTF-16 code units.")]
+    message: str
+    short_message: str
+    replacements: list[Replacement]
+    weight: float
+
+
+class TemplateMatch(Base):
+    template_id: str
+    similarity: Annotated[float, Meta(ge=0, le=100)]
+    times_seen: int
+    level: Literal["exact", "near_exact", "similar"]
+
+
+class Evidence(Base):
+    text: str
+    start: int
+    end: int
+    rule_id: str | None = None
+
+
+class Signal(Base):
+    id: str
+    present: bool
+    points: int
+    detail: str
+    evidence: list[Evidence] = msgspec.field(default_factory=list)
+
+
+class Personalization(Base):
+    score: Annotated[int, Meta(ge=0, le=100)]
+    base: int
+    clamp: Annotated[int, Meta(description="Points added or removed to stay within 0–100.")]
+    signals: list[Signal]
+
+
+class ProfileCheck(Base):
+    id: str
+    status: CheckStatus
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+
+
+class Explanation(Base):
+    id: str
+    points: int
+    detail: str
+
+
+class Verdict(Base):
+    action: Action
+    score: Annotated[int, Meta(ge=0, le=100)]
+    reasons: list[str]
+
+
+class Language(Base):
+    code: Literal["de", "en"]
+    detected: bool
+    confidence: float | None = None
+
+
+class Software(Base):
+    name: str
+    version: str
+    pipeline: str
+    ruleset_version: str
+    api_version: int = 1
+
+
+class AnalyzeResponse(Base):
+    verdict: Verdict
+    personalization: Personalization
+    matches: list[Match]
+    template_matches: list[TemplateMatch]
+    profile_checks: list[ProfileCheck]
+    explanations: list[Explanation]
+    language: Language
+    software: Software
+    client_token: str | None = None
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+class TemplateIn(Base):
+    text: Annotated[str, Meta(min_length=20, max_length=MAX_TEXT_CHARS)]
+    language: Literal["de", "en"]
+    platform: Literal["xing", "linkedin", "any", "other"] | None = None
+    source: Annotated[str, Meta(min_length=1, max_length=100)] = "api"
+    tags: Annotated[list[Annotated[str, Meta(max_length=40)]], Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class TemplateOut(Base):
+    id: str
+    text: str
+    language: str
+    platform: str | None
+    source: str
+    tags: list[str]
+    times_seen: int
+    created_at: str
+    updated_at: str
+    duplicate: bool = False
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+class RuleExample(Base):
+    text: str
+    kind: Literal["hit", "miss"]
+    start: int | None = None
+    end: int | None = None
+
+
+class Rule(Base):
+    id: str
+    language: str
+    category: str
+    group: str
+    message: str
+    weight: float
+    replacements: list[str]
+    examples: list[RuleExample]
+    signal: str | None = None
+
+
+class RulesResponse(Base):
+    rules: list[Rule]
+    ruleset_version: str
+
+
+class Health(Base):
+    status: Literal["ok"]
+
+
+class Ready(Base):
+    status: Literal["ready", "not_ready"]
+    pipelines: dict[str, str]
+    templates: int
+    ruleset_version: str
+    database: Literal["ok", "not_writable"]
+
+
+class ProblemError(Base):
+    pointer: str
+    detail: str
+
+
+class Problem(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """RFC 9457 problem details; ``errors`` lists each invalid field with a JSON pointer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None

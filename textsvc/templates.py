@@ -1,0 +1,94 @@
+"""Template fingerprints and the in-memory template index: the only module that imports rapidfuzz.
+
+A fingerprint is the text case-folded, with merge fields ({Vorname}, [Name], {{firstName}},
+%FIRSTNAME%, <Firma>) and known names replaced by the slot word, punctuation dropped and the words
+sorted. ``fuzz.ratio`` on fingerprints tolerates swapped names, typos, a changed greeting, reordered
+sentences and an added clause (true variants ≥ 78, unrelated texts ≤ 65 in our measurements), and
+unlike ``token_set_ratio`` it does not give a short text 100 against every template containing it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from textsvc.normalize import LEGAL_FORMS, words
+
+SLOT = "slot"
+FINGERPRINT_VERSION = 1
+
+# Merge fields as mail-merge and automation tools write them.
+PLACEHOLDER = re.compile(
+    r"\{\{\s*[\w.\- ]{1,40}?\s*\}\}"  # {{firstName}}
+    r"|\{\s*[\w.\- ]{1,40}?\s*\}"  # {Vorname}
+    r"|\[\s*[^\W\d][\w.\- ]{1,40}?\s*\]"  # [Name]
+    r"|%[A-Za-z_]{2,40}%"  # %FIRSTNAME%
+    r"|<\s*[^\W\d][\w\- ]{1,40}?\s*>",  # <Firma>
+    re.UNICODE,
+)
+
+
+def find_placeholders(text: str) -> list[tuple[int, int]]:
+    """Code-point spans of leftover merge fields in ``text``."""
+    return [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text)]
+
+
+def name_words(values: Iterable[str | None]) -> frozenset[str]:
+    """Folded words of names, companies, positions that count as slots, minus legal forms."""
+    out: set[str] = set()
+    for value in values:
+        if value:
+            out.update(w for w in words(value) if len(w) > 1 and w not in LEGAL_FORMS)
+    return frozenset(out)
+
+
+def fingerprint(text: str, slots: frozenset[str] = frozenset()) -> str:
+    """The order-free, name-free skeleton of ``text`` that templates are compared on."""
+    masked = PLACEHOLDER.sub(f" {SLOT} ", text)
+    tokens = [SLOT if w in slots else w for w in words(masked)]
+    return " ".join(sorted(tokens))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    template_id: str
+    similarity: float
+
+
+class TemplateIndex:
+    """Fingerprints of all active templates, searched brute force with ``fuzz.ratio``.
+
+    ``min_words`` keeps very short texts from matching anything (a two-word greeting is not a
+    template, whatever it resembles).
+    """
+
+    def __init__(self, fingerprints: dict[str, str], *, min_words: int, min_similarity: float) -> None:
+        self._choices = dict(fingerprints)
+        self.min_words = min_words
+        self.min_similarity = min_similarity
+
+    def __len__(self) -> int:
+        return len(self._choices)
+
+    def put(self, template_id: str, fp: str) -> None:
+        self._choices[template_id] = fp
+
+    def remove(self, template_id: str) -> None:
+        self._choices.pop(template_id, None)
+
+    def search(self, fp: str, limit: int = 3) -> list[Candidate]:
+        """Templates similar to fingerprint ``fp``, best first, with similarity 0–100."""
+        if fp.count(" ") + 1 < self.min_words or not self._choices:
+            return []
+        found = process.extract(
+            fp,
+            self._choices,
+            scorer=fuzz.ratio,
+            processor=None,
+            limit=limit,
+            score_cutoff=self.min_similarity,
+        )
+        return [Candidate(key, round(score, 1)) for _, score, key in found]
