@@ -27,3 +27,40 @@ def lexicons() -> dict[str, Lexicon]:
 @pytest.fixture(scope="session")
 def checkers(pipelines, lexicons) -> dict[str, PhraseChecker]:
     return {lang: PhraseChecker(pipelines[lang], lexicons[lang]) for lang in ("de", "en")}
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory):
+    from textsvc.settings import Settings
+
+    return Settings(db_path=tmp_path_factory.mktemp("db") / "textsvc.db", corpora_dir=CORPORA)
+
+
+@pytest.fixture(scope="session")
+def analyzer(settings):
+    from textsvc.engine import Analyzer
+    from textsvc.store import Store
+
+    return Analyzer(settings, Store(settings.db_path))
+
+
+@pytest.fixture(scope="session")
+def client(tmp_path_factory):
+    """An in-process HTTP client over the real app, with its own real SQLite file."""
+    from litestar.testing import TestClient
+
+    from textsvc.app import create_app
+    from textsvc.settings import Settings
+
+    app = create_app(Settings(db_path=tmp_path_factory.mktemp("api") / "textsvc.db", corpora_dir=CORPORA))
+    with TestClient(app) as c:
+        yield c
+
+
+def analyze(analyzer, text: str, **fields):
+    """Run the analyzer on a request given as keyword arguments in API (camelCase) form."""
+    import msgspec
+
+    from textsvc.schemas import AnalyzeRequest
+
+    return analyzer.analyze(msgspec.convert({"text": text, **fields}, AnalyzeRequest))

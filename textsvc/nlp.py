@@ -38,11 +38,19 @@ _PARTICLES = frozenset(
 _CLAUSE_BREAKS = frozenset("und oder aber sondern denn , ; : . ! ? – — - ) \" »".split())
 
 
+# English clitics as spaCy splits them ("I'd" → "I" + "'d"): lemma = the full word, so that
+# "I'd love" and "I would love" match the same pattern. ("'s" stays: is, has or us.)
+_EN_CLITICS = {"'d": "would", "'m": "be", "'re": "be", "'ve": "have", "'ll": "will", "n't": "not"}
+
+
 @lru_cache(maxsize=200_000)
 def lemma_of(word: str, lang: str) -> str:
     """Case-folded simplemma lemma of one word (cached: most words in requests repeat)."""
+    folded = fold(word)
+    if lang == "en" and folded in _EN_CLITICS:
+        return _EN_CLITICS[folded]
     if not any(ch.isalpha() for ch in word):
-        return fold(word)
+        return folded
     return fold(simplemma.lemmatize(word, lang=lang))
 
 

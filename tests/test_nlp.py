@@ -1,0 +1,97 @@
+"""The spaCy pipelines: folding, lemmas, separable verbs, sentences, language detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from textsvc.nlp import build_pipeline, detect_language
+
+
+def lemmas(pipeline, text):
+    return {t.text: t.lemma_ for t in pipeline(text)}
+
+
+def test_norm_folds_sharp_s_and_case(pipelines):
+    doc = pipelines["de"]("GESTOSSEN gestoßen Straße")
+    assert [t.norm_ for t in doc] == ["gestossen", "gestossen", "strasse"]
+
+
+def test_lemmas_are_case_folded_and_pronouns_keep_their_person(pipelines):
+    got = lemmas(pipelines["de"], "Ich bin auf Ihr Profil gestoßen und habe Synergien gesehen.")
+    assert got["Ihr"] == "ihr"  # spaCy's lookup tables would say "mein"
+    assert got["Profil"] == "profil"
+    assert got["gestoßen"] == "stossen"
+    assert got["Synergien"] == "synergie"
+
+
+@pytest.mark.parametrize(
+    ("text", "verb", "lemma"),
+    [
+        ("Ich schließe Synergien in der Zukunft nicht aus.", "schließe", "ausschliessen"),
+        ("Wir schließen Synergien nicht aus und freuen uns.", "schließen", "ausschliessen"),  # "aus und"
+        ("Ich lerne Sie gern persönlich kennen!", "lerne", "kennenlernen"),
+        ("Ich lade dich mal ein.", "lade", "einladen"),  # "mal" + "ein" is no verb
+    ],
+)
+def test_separable_particle_joins_the_verb(pipelines, text, verb, lemma):
+    assert lemmas(pipelines["de"], text)[verb] == lemma
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich komme aus Berlin.",  # "aus" is a preposition here: not clause-final
+        "Das habe ich nicht aus Angst getan.",
+    ],
+)
+def test_prepositions_are_not_particles(pipelines, text):
+    doc = pipelines["de"](text)
+    assert all(not t.lemma_.startswith("aus") or t.text.lower() == "aus" for t in doc)
+
+
+def test_compounds_keep_their_own_lemma(pipelines):
+    assert lemmas(pipelines["de"], "Der Netzwerkadministrator kommt.")["Netzwerkadministrator"] == "netzwerkadministrator"
+
+
+def test_sentences_and_offsets_are_those_of_the_original_text(pipelines):
+    text = "Hallo Anna 👋!\r\nIch war beim Meetup. Und du?"
+    doc = pipelines["de"](text)
+    assert doc.text == text
+    assert [s.text.strip() for s in doc.sents] == ["Hallo Anna 👋!", "Ich war beim Meetup.", "Und du?"]
+
+
+def test_english_contractions_split_and_lemmatise(pipelines):
+    doc = pipelines["en"]("I’d love to, I'm sure we're fine, don't worry.")
+    assert [t.lemma_ for t in doc] == [
+        "i", "would", "love", "to", ",", "i", "be", "sure", "we", "be", "fine", ",", "do", "not", "worry", "."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Hallo Tom, kurze Frage zu deinem Talk", "de"),
+        ("Danke für die Einführung gestern!", "de"),
+        ("I came across your profile", "en"),
+        ("Hi Anna, let's connect!", "en"),
+        ("Let's connect, Herr Müller!", "en"),
+    ],
+)
+def test_detects_german_and_english_on_short_texts(text, lang):
+    assert detect_language(text)[0] == lang
+
+
+def test_undecidable_text_falls_back_to_german():
+    assert detect_language("") == ("de", 0.0)
+    assert detect_language("👍")[0] == "de"
+
+
+def test_pipeline_names_the_components():
+    assert build_pipeline("en").name == "spacy.blank:en+simplemma"
+    with pytest.raises(ValueError):
+        build_pipeline("fr")
+
+
+def test_an_uninstalled_trained_model_fails_loudly_instead_of_downloading():
+    with pytest.raises(OSError):
+        build_pipeline("de", "de_core_news_sm")
