@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from textsvc.engine import Analyzer
 from textsvc.problems import responses
@@ -66,7 +66,7 @@ class TemplateController(Controller):
         )
 
     @get("/{template_id:str}", sync_to_thread=True, operation_id="GetTemplate", responses=responses(404))
-    def read(self, state: State, template_id: str) -> TemplateOut:
+    def read(self, state: State, template_id: FromPath[str]) -> TemplateOut:
         """One template with its provenance and how often it was seen."""
         return template_out(_analyzer(state).store.get(template_id))
 

@@ -24,6 +24,7 @@ _DETAIL = re.compile(
     r"https?://\S+"  # a link
     r"|\b\d[\d.,:/%]*\b"  # numbers, dates, times
     r"|\b[A-ZÄÖÜ][A-ZÄÖÜ0-9&]{1,9}\b"  # acronyms: DMEXCO, SAP, KPMG
+    r"|\b[A-ZÄÖÜa-zäöü]+[a-zäöü][A-ZÄÖÜ]\w*"  # inner capitals: LogiMAT, PyData, iPhone
     r"|[„“\"«»][^„“\"«»\n]{3,80}[“”\"«»]",  # quoted titles
 )
 

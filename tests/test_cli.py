@@ -1,0 +1,52 @@
+"""The textsvc command: analyze (argument, stdin, --json, --format json), openapi."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from textsvc.cli import main
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTSVC_DB_PATH", str(tmp_path / "cli.db"))
+    runner = CliRunner()
+    return lambda *args, input=None: runner.invoke(main, list(args), input=input)
+
+
+def test_analyze_marks_findings_under_the_text(run):
+    result = run("analyze", "Hallo, ich würde mein Netzwerk gern um Sie erweitern.")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    text_line = next(i for i, line in enumerate(lines) if "Netzwerk gern" in line)
+    marker = lines[text_line + 1]
+    start = marker.index("^")
+    assert lines[text_line][start:].startswith("mein Netzwerk gern um Sie erweitern")
+    assert "DE_NETZWERK_ERWEITERN" in marker
+
+
+def test_analyze_reads_stdin_and_prints_the_api_body(run):
+    result = run("analyze", "--format", "json", input="Hi Tom, let's connect!\n")
+    body = json.loads(result.output)
+    assert body["language"]["code"] == "en"
+    assert {"verdict", "personalization", "matches", "templateMatches", "profileChecks", "explanations"} <= set(body)
+
+
+def test_analyze_takes_a_full_json_request(run):
+    request = {"text": "", "sender": {"visitedRecipientProfile": False, "contacts": 900, "profileVisitors": 1000}}
+    result = run("analyze", "--json", "--format", "json", input=json.dumps(request))
+    body = json.loads(result.output)
+    assert body["verdict"]["action"] == "decline" and result.exit_code == 1
+
+
+def test_bad_input_exits_2(run):
+    assert run("analyze", "--json", input='{"text": 5}').exit_code == 2
+    assert run("analyze", "--language", "fr", "Bonjour").exit_code == 2
+
+
+def test_openapi_prints_yaml(run):
+    result = run("openapi")
+    assert result.exit_code == 0 and result.output.startswith("components:")

@@ -1,0 +1,88 @@
+"""The SQLite corpus: migrations, WAL, idempotent writes, seeding once, visibility across processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from textsvc.errors import NotFound
+from textsvc.store import Store
+
+TEXT = "Hallo {Vorname}, ich bin auf Ihr Profil gestoßen und würde mich über eine Vernetzung freuen."
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "sub" / "t.db")
+    yield s
+    s.close()
+
+
+def test_migrations_create_tables_in_wal_mode_and_are_idempotent(tmp_path):
+    path = tmp_path / "t.db"
+    Store(path).close()
+    Store(path).close()  # a second start applies nothing twice
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert names == ["m001_templates", "m002_wal"]
+
+
+def test_same_normalised_text_is_stored_once(store):
+    first, created = store.add(TEXT, language="de", source="test")
+    again, created_again = store.add(TEXT.upper().replace("{VORNAME}", "[Name]"), language="de", source="test")
+    assert created and not created_again
+    assert again.id == first.id and store.count() == 1
+
+
+def test_get_unknown_id_raises_not_found(store):
+    with pytest.raises(NotFound):
+        store.get("tpl_nope")
+
+
+def test_seed_loads_once(store, tmp_path):
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text('{"id": "tpl-x-1", "language": "de", "text": "%s"}\n' % TEXT, encoding="utf-8")
+    assert store.seed([seed]) == 1
+    store.db.execute("DELETE FROM templates")
+    assert store.seed([seed]) == 0  # a user who deleted seeds does not get them back on restart
+
+
+def test_a_failed_batch_writes_nothing(store):
+    with pytest.raises(KeyError):
+        store.add_many([{"text": TEXT, "language": "de", "source": "t"}, {"text": "kaputt"}])
+    assert store.count() == 0 and store.corpus_version() == 0
+
+
+def test_another_connection_sees_writes_through_the_versions(tmp_path):
+    a, b = Store(tmp_path / "t.db"), Store(tmp_path / "t.db")
+    before = (b.data_version(), b.corpus_version())
+    a.add(TEXT, language="de", source="test")
+    after = (b.data_version(), b.corpus_version())
+    assert after[0] != before[0] and after[1] == before[1] + 1
+    assert len(b.fingerprints()) == 1
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    stores = [Store(tmp_path / "t.db") for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def write(store: Store, n: int) -> None:
+        try:
+            for i in range(25):
+                store.add(f"Vorlage {n}x{i}: ich möchte mein Netzwerk erweitern und freue mich.",
+                          language="de", source="t")
+                store.record_match(store.add(TEXT, language="de", source="t")[0].id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s, n)) for n, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stores[0].count() == 4 * 25 + 1
+    assert stores[0].get(stores[0].add(TEXT, language="de", source="t")[0].id).times_seen == 100
