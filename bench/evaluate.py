@@ -1,0 +1,187 @@
+"""Evaluate textsvc's judgement on the labelled set in corpora/eval/ and print the numbers.
+
+    python bench/evaluate.py [--split test|fit|all] [--limit N] [--lang de|en]
+
+Prints, per language and overall: phrase-span precision and recall (overlap of at least half a
+span, and exact), template recall@1 on variants per kind and false alarms on personal messages,
+the AUC of the personalization score (personal vs. generic and template), and the verdict
+confusion matrix. The split is a fixed hash of each id (70 % fit, 30 % test), so weights are
+fitted on one part and reported on the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textsvc.engine import Analyzer  # noqa: E402
+from textsvc.schemas import AnalyzeRequest, AnalyzeResponse  # noqa: E402
+from textsvc.settings import Settings  # noqa: E402
+from textsvc.store import Store  # noqa: E402
+
+OPEN, CLOSE = "\u27e6", "\u27e7"
+EVAL = ROOT / "corpora" / "eval"
+
+
+def split_of(item_id: str) -> str:
+    return "test" if int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 10 < 3 else "fit"
+
+
+def unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """Remove ⟦ ⟧ markers; return the text and the gold spans."""
+    text, spans, start = [], [], None
+    for ch in marked:
+        if ch == OPEN:
+            start = len(text)
+        elif ch == CLOSE:
+            spans.append((start, len(text)))
+        else:
+            text.append(ch)
+    return "".join(text), spans
+
+
+def load(split: str, lang: str | None, limit: int | None) -> tuple[list[dict], list[dict]]:
+    def keep(row: dict) -> bool:
+        return (split == "all" or split_of(row["id"]) == split) and (lang is None or row["language"] == lang)
+
+    messages = [json.loads(x) for x in (EVAL / "messages.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    variants = [json.loads(x) for x in (EVAL / "template_variants.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    messages, variants = [m for m in messages if keep(m)], [v for v in variants if keep(v)]
+    return messages[:limit], variants[:limit]
+
+
+@dataclass
+class Tally:
+    span_tp: int = 0
+    span_fp: int = 0
+    span_fn: int = 0
+    exact_tp: int = 0
+    gold_total: int = 0
+    pred_total: int = 0
+    variants: Counter = field(default_factory=Counter)
+    variants_hit: Counter = field(default_factory=Counter)
+    personal_total: int = 0
+    personal_false_alarms: int = 0
+    scores: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    confusion: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    false_positives: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+
+def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def score_spans(t: Tally, text: str, gold: list[tuple[int, int]], r: AnalyzeResponse) -> None:
+    pred = [(m.start, m.end) for m in r.matches if m.category == "GENERIC_PHRASE"]
+    t.gold_total += len(gold)
+    t.pred_total += len(pred)
+    for p in pred:
+        if any(overlap(p, g) >= 0.5 * min(p[1] - p[0], g[1] - g[0]) for g in gold):
+            t.span_tp += 1
+        else:
+            t.span_fp += 1
+            t.false_positives.append(f"{text[p[0]:p[1]]!r}  in  {text[:90]!r}")
+        t.exact_tp += p in gold
+    for g in gold:
+        if not any(overlap(p, g) >= 0.5 * min(p[1] - p[0], g[1] - g[0]) for p in pred):
+            t.span_fn += 1
+            t.misses.append(repr(text[g[0]:g[1]]))
+
+
+def auc(pos: list[int], neg: list[int]) -> float:
+    """P(score of a random positive > score of a random negative), ties count half."""
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def run(analyzer: Analyzer, messages: list[dict], variants: list[dict]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for m in messages:
+        text, gold = unmark(m["marked"])
+        req = msgspec.convert({"text": text, "language": m["language"], "recipient": m.get("recipient")}, AnalyzeRequest)
+        r = analyzer.analyze(req)
+        for key in (m["language"], "all"):
+            t = tallies[key]
+            score_spans(t, text, gold, r)
+            t.scores[m["label"]].append(r.personalization.score)
+            t.confusion[m["label"]][r.verdict.action] += 1
+            if m["label"] == "personal":
+                t.personal_total += 1
+                t.personal_false_alarms += bool(r.template_matches)
+    for v in variants:
+        req = AnalyzeRequest(text=v["text"], language=v["language"])
+        r = analyzer.analyze(req)
+        top = r.template_matches[0].template_id if r.template_matches else None
+        for key in (v["language"], "all"):
+            t = tallies[key]
+            t.variants[v["kind"]] += 1
+            t.variants_hit[v["kind"]] += top == v["templateId"]
+            t.scores["template"].append(r.personalization.score)
+            t.confusion["template"][r.verdict.action] += 1
+    return tallies
+
+
+def report(name: str, t: Tally, verbose: bool) -> None:
+    p = t.span_tp / max(t.span_tp + t.span_fp, 1)
+    rec = (t.gold_total - t.span_fn) / max(t.gold_total, 1)
+    print(f"\n== {name}")
+    print(f"phrase spans   precision {p:.3f}  recall {rec:.3f}  (overlap ≥ half; gold {t.gold_total}, "
+          f"predicted {t.pred_total}, exact {t.exact_tp})")
+    total_v, hit_v = sum(t.variants.values()), sum(t.variants_hit.values())
+    kinds = "  ".join(f"{k} {t.variants_hit[k]}/{n}" for k, n in sorted(t.variants.items()))
+    print(f"templates      recall@1 {hit_v / max(total_v, 1):.3f} ({hit_v}/{total_v})  [{kinds}]")
+    print(f"               false alarms on personal messages {t.personal_false_alarms}/{t.personal_total}")
+    personal = t.scores["personal"]
+    rest = t.scores["generic"] + t.scores["template"]
+    print(f"personalization AUC personal vs generic+template {auc(personal, rest):.3f}  "
+          f"(vs generic {auc(personal, t.scores['generic']):.3f}, vs template {auc(personal, t.scores['template']):.3f})")
+    for label in ("personal", "generic", "template", "empty"):
+        s = sorted(t.scores[label])
+        if s:
+            print(f"  score {label:<9} n={len(s):<4} p10 {s[len(s) // 10]:>3}  median {s[len(s) // 2]:>3}  p90 {s[len(s) * 9 // 10]:>3}")
+    print("verdicts       " + " ".join(f"{a:>8}" for a in ("accept", "review", "decline")))
+    for label in ("personal", "generic", "template", "empty"):
+        row = t.confusion.get(label)
+        if row:
+            n = sum(row.values())
+            print(f"  {label:<12} " + " ".join(f"{row[a]:>8}" for a in ("accept", "review", "decline"))
+                  + f"   declined {row['decline'] / n:.1%}")
+    if verbose:
+        print("  false positive spans:", *t.false_positives[:40], sep="\n    ")
+        print("  missed spans:", *t.misses[:60], sep="\n    ")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=["test", "fit", "all"], default="test")
+    ap.add_argument("--lang", choices=["de", "en"])
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(db_path=Path(tmp) / "eval.db")
+        analyzer = Analyzer(settings, Store(settings.db_path))
+        messages, variants = load(args.split, args.lang, args.limit)
+        print(f"split {args.split}: {len(messages)} messages, {len(variants)} template variants; "
+              f"ruleset {analyzer.ruleset_version}")
+        tallies = run(analyzer, messages, variants)
+        for name in sorted(tallies, key=lambda k: (k == "all", k)):
+            report(name, tallies[name], args.verbose)
+
+
+if __name__ == "__main__":
+    main()
