@@ -86,3 +86,17 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert errors == []
     assert stores[0].count() == 4 * 25 + 1
     assert stores[0].get(stores[0].add(TEXT, language="de", source="t")[0].id).times_seen == 100
+
+
+def test_fingerprints_of_an_older_algorithm_are_recomputed_and_twins_merged(tmp_path):
+    path = tmp_path / "t.db"
+    store = Store(path)
+    a = store.add("Hallo Anna, ich würde mich sehr über die Vernetzung mit Ihnen freuen!", language="de", source="t")[0]
+    b = store.add("Guten Tag Herr Ott, ich würde mich sehr über die Vernetzung mit Ihnen freuen!", language="de",
+                  source="t")[0]
+    assert a.id == b.id  # the greeting is not part of the skeleton
+    store.db.execute("UPDATE templates SET fingerprint = 'old', fingerprint_version = 0, times_seen = 3")
+    store.close()
+    again = Store(path)
+    (tid, fp), = again.fingerprints().items()
+    assert fp != "old" and again.get(tid).times_seen == 3

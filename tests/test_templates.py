@@ -16,7 +16,7 @@ SEEDS = [json.loads(line) for path in sorted((CORPORA / "templates").glob("*.jso
 
 @pytest.mark.parametrize("field", ["{Vorname}", "{{firstName}}", "[Name]", "%FIRSTNAME%", "<Firma>", "{ first_name }"])
 def test_merge_fields_are_found_and_become_slots(field):
-    text = f"Hallo {field}, schön dass wir uns vernetzen."
+    text = f"Schön, dass wir uns vernetzen, {field}!"
     (span,) = find_placeholders(text)
     assert text[span[0]:span[1]] == field
     assert "slot" in fingerprint(text).split()
@@ -27,8 +27,8 @@ def test_ordinary_brackets_are_not_merge_fields():
 
 
 def test_fingerprint_ignores_case_punctuation_order_and_known_names():
-    a = fingerprint("Hallo Anna! Ich bin Max. Gern vernetze ich mich.", name_words(["Anna Berger"]))
-    b = fingerprint("Gern vernetze ich mich, hallo {Vorname}. ICH BIN MAX")
+    a = fingerprint("Ich bin Max, Anna. Gern vernetze ich mich.", name_words(["Anna Berger"]))
+    b = fingerprint("Gern vernetze ich mich, {Vorname}! ICH BIN MAX")
     assert a == b
 
 
@@ -72,3 +72,15 @@ def test_times_seen_counts_every_match(analyzer):
     first = analyze(analyzer, _fill(seed["text"])).template_matches[0].times_seen
     second = analyze(analyzer, _fill(seed["text"])).template_matches[0].times_seen
     assert second == first + 1
+
+
+@pytest.mark.parametrize(("text", "body"), [
+    ("Hallo Anna,\nich finde dein Profil toll. Viele Grüße\nTom", "ich finde dein Profil toll."),
+    ("Sehr geehrte Frau Dr. Berger, wir bieten Beratung an.\n\nMit freundlichen Grüßen\nMax Muster", "wir bieten Beratung an."),
+    ("Hi there! Great to meet you at the fair. Best, Tom", "Great to meet you at the fair."),
+    ("Best practice is what we sell. Regards are not enough, we think.", "Best practice is what we sell. Regards are not enough, we think."),
+])
+def test_salutation_and_sign_off_are_not_part_of_the_template(text, body):
+    from textsvc.templates import strip_frame
+
+    assert strip_frame(text).strip() == body

@@ -107,6 +107,7 @@ class Store:
         with self._lock:
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
+        self._refingerprint()
 
     def close(self) -> None:
         with self._lock:
@@ -200,6 +201,28 @@ class Store:
             if new_ids:
                 self._bump_version()
         return new_ids
+
+    def _refingerprint(self) -> None:
+        """Recompute fingerprints made by an older algorithm; texts that now coincide are merged."""
+        with self._lock:
+            stale = self.db.execute(
+                "SELECT id, text FROM templates WHERE fingerprint_version != ?", [FINGERPRINT_VERSION]
+            ).fetchall()
+        if not stale:
+            return
+        with self._lock, self._transaction():
+            for tid, text in stale:
+                fp = fingerprint(text)
+                twin = self.db.execute("SELECT id FROM templates WHERE fingerprint = ? AND id != ?", [fp, tid]).fetchone()
+                if twin:
+                    self.db.execute(
+                        "UPDATE templates SET times_seen = times_seen + (SELECT times_seen FROM templates WHERE id = ?)"
+                        " WHERE id = ?", [tid, twin[0]])
+                    self.db.execute("DELETE FROM templates WHERE id = ?", [tid])
+                else:
+                    self.db.execute("UPDATE templates SET fingerprint = ?, fingerprint_version = ? WHERE id = ?",
+                                    [fp, FINGERPRINT_VERSION, tid])
+            self._bump_version()
 
     def record_match(self, template_id: str) -> int:
         """Count one more sighting of a template; return the new ``times_seen``."""

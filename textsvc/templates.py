@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from textsvc.normalize import LEGAL_FORMS, words
 
 SLOT = "slot"
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 # Merge fields as mail-merge and automation tools write them.
 PLACEHOLDER = re.compile(
@@ -45,9 +45,33 @@ def name_words(values: Iterable[str | None]) -> frozenset[str]:
     return frozenset(out)
 
 
+# The salutation and the sign-off are what senders change first; they are not the template.
+_GREETING = re.compile(
+    r"^\s*(?:hallo|hi|hey|hello|dear|liebe[rs]?|sehr\s+geehrte[rs]?|guten\s+(?:tag|morgen|abend)|moin|servus"
+    r"|good\s+(?:morning|afternoon|evening)|greetings)\b[^,!:\n]{0,60}[,!:\n]",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"(?:^|\n|[.!?]\s)\s*(?:(?:viele|beste|freundliche|herzliche|liebe|sonnige|schöne)\s+gr(?:ü|ue)(?:ß|ss)e"
+    r"|mit\s+(?:freundlichen|besten|herzlichen)\s+gr(?:ü|ue)(?:ß|ss)en|gru(?:ß|ss)|lg|vg|mfg"
+    r"|(?:best|kind|warm)\s+regards|regards|best|cheers|all\s+the\s+best|many\s+thanks)\b[,!.]?"
+    r"[^\n.!?]{0,60}(?:\n[^\n.!?]{0,60}){0,2}\s*$",
+    re.IGNORECASE,
+)
+
+
+def strip_frame(text: str) -> str:
+    """The text without its opening salutation and closing sign-off (when they are short lines)."""
+    body = _GREETING.sub(" ", text, count=1)
+    m = _SIGN_OFF.search(body)
+    if m and m.start() >= 20:
+        body = body[: m.start() + 1]
+    return body
+
+
 def fingerprint(text: str, slots: frozenset[str] = frozenset()) -> str:
     """The order-free, name-free skeleton of ``text`` that templates are compared on."""
-    masked = PLACEHOLDER.sub(f" {SLOT} ", text)
+    masked = PLACEHOLDER.sub(f" {SLOT} ", strip_frame(text))
     tokens = [SLOT if w in slots else w for w in words(masked)]
     return " ".join(sorted(tokens))
 
