@@ -50,3 +50,28 @@ def test_bad_input_exits_2(run):
 def test_openapi_prints_yaml(run):
     result = run("openapi")
     assert result.exit_code == 0 and result.output.startswith("components:")
+
+
+def test_lexicon_check_passes_on_the_shipped_lexicon(run):
+    result = run("lexicon", "check")
+    assert result.exit_code == 0, result.output
+    assert "de:" in result.output and "0 problems" in result.output
+
+
+def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.conftest import CORPORA
+
+    corpora = tmp_path / "corpora"
+    shutil.copytree(CORPORA / "lexicon", corpora / "lexicon")
+    bad = corpora / "lexicon" / "de" / "zz_broken.toml"
+    bad.write_text(
+        '[[phrase]]\nid = "DE_ZZ_BROKEN"\nweight = 5\nmessage = "Kaputt."\nsuggestions = ["x"]\n'
+        'patterns = ["kaffee trinken"]\nhit = ["Wir [gehen Kaffee trinken]."]\nmiss = ["Tee."]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TEXTSVC_CORPORA_DIR", str(corpora))
+    result = run("lexicon", "check")
+    assert result.exit_code == 1
+    assert "DE_ZZ_BROKEN" in result.output and "expected 'gehen Kaffee trinken', found 'Kaffee trinken'" in result.output

@@ -85,6 +85,37 @@ def openapi(output: Path | None) -> None:
         click.echo(content, nl=False)
 
 
+@main.group()
+def lexicon() -> None:
+    """Work on the phrase lexicon (corpora/lexicon)."""
+
+
+@lexicon.command("check")
+def lexicon_check() -> None:
+    """Validate every family and run every example; exit 1 on any problem."""
+    from textsvc.errors import LexiconError
+    from textsvc.lexicon import load_lexicon
+    from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline
+    from textsvc.phrases import PhraseChecker, example_problems
+
+    root = Settings.from_env().corpora_dir / "lexicon"
+    problems: list[str] = []
+    for lang in SUPPORTED_LANGUAGES:
+        try:
+            lex = load_lexicon(root, lang)
+            pipeline = build_pipeline(lang)
+            found = example_problems(pipeline, PhraseChecker(pipeline, lex))
+        except LexiconError as exc:
+            found = [str(exc)]
+        else:
+            n_ex = sum(len(p.hits) + len(p.misses) for p in lex.phrases)
+            click.echo(f"{lang}: {len(lex.phrases)} families, {n_ex} examples, {len(found)} problems")
+        problems += found
+    for problem in problems:
+        click.echo(problem, err=True)
+    sys.exit(1 if problems else 0)
+
+
 def _analyzer():  # type: ignore[no-untyped-def]
     from textsvc.engine import Analyzer
     from textsvc.store import Store

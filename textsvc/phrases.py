@@ -61,3 +61,16 @@ class PhraseChecker:
             ):
                 kept.append(hit)
         return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+def example_problems(pipeline: Pipeline, checker: PhraseChecker) -> list[str]:
+    """Every lexicon example that does not behave as marked: ``textsvc lexicon check``."""
+    problems = []
+    for phrase in checker.lexicon.phrases:
+        for example in phrase.hits + phrase.misses:
+            found = [(h.start, h.end) for h in checker.find(pipeline(example.text)) if h.phrase.id == phrase.id]
+            if found != list(example.spans):
+                got = ", ".join(repr(example.text[s:e]) for s, e in found) or "nothing"
+                want = ", ".join(repr(example.text[s:e]) for s, e in example.spans) or "nothing"
+                problems.append(f"{phrase.group}:{phrase.id}: {example.text!r}: expected {want}, found {got}")
+    return problems
