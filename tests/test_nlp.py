@@ -95,3 +95,18 @@ def test_pipeline_names_the_components():
 def test_an_uninstalled_trained_model_fails_loudly_instead_of_downloading():
     with pytest.raises(OSError):
         build_pipeline("de", "de_core_news_sm")
+
+
+@pytest.mark.parametrize("model", ["de_core_news_lg", "de_core_news_md", "de_core_news_sm"])
+def test_an_installed_trained_pipeline_runs_the_lexicon(model, lexicons):
+    """Only where a user installed a trained German pipeline; it is never downloaded."""
+    import spacy
+
+    from textsvc.phrases import PhraseChecker, example_problems
+
+    if not spacy.util.is_package(model):
+        pytest.skip(f"{model} is not installed")
+    pipeline = build_pipeline("de", model)
+    assert pipeline.name.startswith("de_core_news")
+    problems = example_problems(pipeline, PhraseChecker(pipeline, lexicons["de"]))
+    assert len(problems) <= 0.05 * sum(len(p.hits) + len(p.misses) for p in lexicons["de"].phrases), problems

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, MediaType, Response, get, post
+from litestar.response import File
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
@@ -13,6 +15,7 @@ from textsvc.problems import responses
 from textsvc.schemas import (
     AnalyzeRequest,
     AnalyzeResponse,
+    CheckResponse,
     Health,
     Ready,
     RulesResponse,
@@ -41,6 +44,12 @@ class AnalysisController(Controller):
     def analyze(self, state: State, data: JSONBody[AnalyzeRequest]) -> AnalyzeResponse:
         """Judge an incoming contact request: phrases, templates, personalization, profile, verdict."""
         return _analyzer(state).analyze(data)
+
+    @post("/check", status_code=200, sync_to_thread=True, operation_id="CheckDraft",
+          responses=responses(400, 413, 422, 500))
+    def check(self, state: State, data: JSONBody[AnalyzeRequest]) -> CheckResponse:
+        """Coach an outgoing draft: findings plus what to add or fix; nothing is stored or logged."""
+        return _analyzer(state).check(data)
 
     @get("/rules", operation_id="ListRules", sync_to_thread=False)
     def rules(self, state: State) -> RulesResponse:
@@ -71,9 +80,17 @@ class TemplateController(Controller):
         return template_out(_analyzer(state).store.get(template_id))
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
 class OperationsController(Controller):
     path = "/"
     tags = ["operations"]
+
+    @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def page(self) -> File:
+        """The writing coach page (static files, no build step, no CDN)."""
+        return File(STATIC_DIR / "index.html", content_disposition_type="inline")
 
     @get("/health", operation_id="Health", sync_to_thread=False)
     def health(self) -> Health:

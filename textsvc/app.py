@@ -9,11 +9,12 @@ import msgspec
 import yaml
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from textsvc import __version__
-from textsvc.api import AnalysisController, OperationsController, TemplateController
+from textsvc.api import STATIC_DIR, AnalysisController, OperationsController, TemplateController
 from textsvc.engine import Analyzer
 from textsvc.problems import EXCEPTION_HANDLERS
 from textsvc.settings import Settings
@@ -38,7 +39,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             store.close()
 
     return Litestar(
-        route_handlers=[AnalysisController, TemplateController, OperationsController],
+        route_handlers=[
+            AnalysisController,
+            TemplateController,
+            OperationsController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+        ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

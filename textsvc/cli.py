@@ -11,7 +11,7 @@ import msgspec
 
 from textsvc import __version__
 from textsvc.errors import TextsvcError
-from textsvc.schemas import AnalyzeRequest, AnalyzeResponse
+from textsvc.schemas import AnalyzeRequest, AnalyzeResponse, CheckResponse, Match
 from textsvc.settings import Settings
 
 _MARK = {"GENERIC_PHRASE": "^", "TEMPLATE": "!"}
@@ -69,6 +69,36 @@ def analyze(text: str | None, as_json: bool, language: str, fmt: str) -> None:
     else:
         click.echo(render(req.text, result))
     sys.exit(0 if result.verdict.action == "accept" else 1)
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Input is a full JSON request body (argument or stdin).")
+@click.option("--language", default="auto", show_default=True, help="auto, de or en.")
+@click.option("--platform", type=click.Choice(["xing", "linkedin", "other"]), default=None,
+              help="Checks the platform's length limit.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Readable report, or the exact API response body.")
+def check(text: str | None, as_json: bool, language: str, platform: str | None, fmt: str) -> None:
+    """Coach your own draft (TEXT or stdin) before sending it; nothing is stored.
+
+    Exit status: 0 ready, 1 revise, 2 bad input.
+    """
+    raw = text if text is not None else sys.stdin.read()
+    try:
+        if as_json:
+            req = msgspec.json.decode(raw.encode(), type=AnalyzeRequest)
+        else:
+            req = AnalyzeRequest(text=raw.rstrip("\n") if text is None else raw, language=language,
+                                 platform=platform)  # type: ignore[arg-type]
+        result = _analyzer().check(req)
+    except (msgspec.ValidationError, msgspec.DecodeError, TextsvcError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if fmt == "json":
+        click.echo(msgspec.json.encode(result).decode())
+    else:
+        click.echo(render_check(req.text, result))
+    sys.exit(0 if result.verdict.action == "ready" else 1)
 
 
 @main.command()
@@ -130,16 +160,7 @@ def render(text: str, r: AnalyzeResponse) -> str:
     if r.language.code == "en":
         action = r.verdict.action.upper()
     lines = [f"{action}  score {r.verdict.score}/100 · personalization {r.personalization.score}/100 · {r.language.code}"]
-    for line_start, line in _lines(text):
-        lines.append("  " + line)
-        for m in r.matches:
-            if line_start <= m.start < line_start + len(line) + 1:
-                col = m.start - line_start
-                width = max(1, min(m.end, line_start + len(line)) - m.start)
-                lines.append("  " + " " * col + _MARK.get(m.category, "^") * width + f" {m.rule_id}")
-                lines.append("  " + " " * col + f"  {m.message}")
-                for rep in m.replacements[:2]:
-                    lines.append("  " + " " * col + f"  → {rep.value}")
+    lines += _marked(text, r.matches)
     for t in r.template_matches:
         lines.append(f"template {t.template_id}: {t.similarity:g} % similar ({t.level}, seen {t.times_seen}×)")
     for c in r.profile_checks:
@@ -147,6 +168,31 @@ def render(text: str, r: AnalyzeResponse) -> str:
             lines.append(f"profile {c.id}: {c.status} — {c.message}")
     lines.append("score: " + " ".join(f"{e.id} {e.points:+d}" for e in r.explanations))
     return "\n".join(lines)
+
+
+def render_check(text: str, r: CheckResponse) -> str:
+    """The coach's report: ready or revise, the draft with markers, then what to add or fix."""
+    action = ("BEREIT" if r.verdict.action == "ready" else "ÜBERARBEITEN") if r.language.code == "de" else r.verdict.action.upper()
+    limit = f" · {r.length.chars}/{r.length.limit} Zeichen" if r.length.limit else ""
+    lines = [f"{action}  personalization {r.personalization.score}/100 · {r.language.code}{limit}"]
+    lines += _marked(text, r.matches)
+    lines += [f"{'✗' if s.severity == 'blocker' else '•'} {s.message}" for s in r.suggestions]
+    return "\n".join(lines)
+
+
+def _marked(text: str, matches: list[Match]) -> list[str]:
+    lines = []
+    for line_start, line in _lines(text):
+        lines.append("  " + line)
+        for m in matches:
+            if line_start <= m.start < line_start + len(line) + 1:
+                col = m.start - line_start
+                width = max(1, min(m.end, line_start + len(line)) - m.start)
+                lines.append("  " + " " * col + _MARK.get(m.category, "^") * width + f" {m.rule_id}")
+                lines.append("  " + " " * col + f"  {m.message}")
+                for rep in m.replacements[:2]:
+                    lines.append("  " + " " * col + f"  → {rep.value}")
+    return lines
 
 
 def _lines(text: str) -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import date
 
@@ -25,8 +26,10 @@ from textsvc.profile import check_profile
 from textsvc.schemas import (
     AnalyzeRequest,
     AnalyzeResponse,
+    CheckResponse,
     Language,
     Match,
+    Personalization,
     ProfileCheck,
     Replacement,
     Rule,
@@ -38,6 +41,22 @@ from textsvc.scoring import decide
 from textsvc.settings import Settings
 from textsvc.store import Store, Template
 from textsvc.templates import TemplateIndex, find_placeholders, fingerprint, name_words
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """Everything the text shows, shared by triage (``analyze``) and coaching (``check``)."""
+
+    language: Language
+    messages: Messages
+    hits: list[PhraseHit]
+    sentences: list[tuple[int, int]]
+    placeholders: list[tuple[int, int]]
+    matches: list[Match]
+    templates: list[TemplateMatch]
+    best: TemplateMatch | None
+    strength: float
+    personalization: Personalization
 
 
 class Analyzer:
@@ -70,6 +89,43 @@ class Analyzer:
     # --- the analysis ------------------------------------------------------------------------
 
     def analyze(self, req: AnalyzeRequest, *, today: date | None = None) -> AnalyzeResponse:
+        """Triage an incoming request; a template match counts one more sighting of it."""
+        f = self.findings(req, record_sightings=True)
+        checks = check_profile(req.sender, self.policy.profile, f.messages, today or date.today())
+        verdict, explanations = decide(
+            empty_text=not req.text.strip(), personalization=f.personalization, template=f.best,
+            template_strength=f.strength, placeholders=len(f.placeholders), checks=checks,
+            policy=self.policy, messages=f.messages,
+        )
+        return AnalyzeResponse(
+            verdict=verdict,
+            personalization=f.personalization,
+            matches=f.matches,
+            template_matches=f.templates,
+            profile_checks=[
+                ProfileCheck(id=c.id, status=c.status, message=c.message, value=c.value, threshold=c.threshold)  # type: ignore[arg-type]
+                for c in checks
+            ],
+            explanations=explanations,
+            language=f.language,
+            software=self.software(f.language.code),
+            client_token=req.client_token,
+        )
+
+    def check(self, req: AnalyzeRequest) -> CheckResponse:
+        """Coach an outgoing draft; nothing is stored, not even a template sighting."""
+        from textsvc.coach import coach
+
+        f = self.findings(req, record_sightings=False)
+        verdict, suggestions, length = coach(req, f, self.policy.coach)
+        return CheckResponse(
+            verdict=verdict, personalization=f.personalization, matches=f.matches, template_matches=f.templates,
+            suggestions=suggestions, length=length, language=f.language, software=self.software(f.language.code),
+            client_token=req.client_token,
+        )
+
+    def findings(self, req: AnalyzeRequest, *, record_sightings: bool) -> Findings:
+        """What the text itself shows: phrases, merge fields, templates, personalization."""
         lang, detected, confidence = self.resolve_language(req.language, req.text)
         messages = self.messages[lang]
         text = req.text
@@ -78,32 +134,18 @@ class Analyzer:
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents]
         placeholders = find_placeholders(text)
-        templates = self.match_templates(req)
+        templates = self.match_templates(req, record=record_sightings)
         best = templates[0] if templates else None
         strength = self.policy.template_strength(best.similarity) if best else 0.0
         personalization = score_personalization(
             text, sentences, hits, req.recipient, placeholders,
             (best.similarity, strength) if best else None, self.policy.personalization, messages,
         )
-        checks = check_profile(req.sender, self.policy.profile, messages, today or date.today())
-        verdict, explanations = decide(
-            empty_text=not text.strip(), personalization=personalization, template=best,
-            template_strength=strength, placeholders=len(placeholders), checks=checks,
-            policy=self.policy, messages=messages,
-        )
-        return AnalyzeResponse(
-            verdict=verdict,
-            personalization=personalization,
-            matches=self._matches(text, hits, placeholders, req, messages),
-            template_matches=templates,
-            profile_checks=[
-                ProfileCheck(id=c.id, status=c.status, message=c.message, value=c.value, threshold=c.threshold)  # type: ignore[arg-type]
-                for c in checks
-            ],
-            explanations=explanations,
+        return Findings(
             language=Language(code=lang, detected=detected, confidence=confidence),  # type: ignore[arg-type]
-            software=self.software(lang),
-            client_token=req.client_token,
+            messages=messages, hits=hits, sentences=sentences, placeholders=placeholders,
+            matches=self._matches(text, hits, placeholders, req, messages), templates=templates,
+            best=best, strength=strength, personalization=personalization,
         )
 
     def resolve_language(self, requested: str | None, text: str) -> tuple[str, bool, float | None]:
@@ -149,8 +191,8 @@ class Analyzer:
 
     # --- templates ---------------------------------------------------------------------------
 
-    def match_templates(self, req: AnalyzeRequest) -> list[TemplateMatch]:
-        """Similar templates, best first; each match counts one more sighting of that template."""
+    def match_templates(self, req: AnalyzeRequest, *, record: bool) -> list[TemplateMatch]:
+        """Similar templates, best first; with ``record`` each match counts one more sighting."""
         r, s = req.recipient, req.sender
         slots = name_words([
             r and r.first_name, r and r.last_name, r and r.company, r and r.position,
@@ -164,7 +206,7 @@ class Analyzer:
         return [
             TemplateMatch(
                 template_id=c.template_id, similarity=c.similarity,
-                times_seen=self.store.record_match(c.template_id),
+                times_seen=self.store.record_match(c.template_id) if record else self.store.times_seen(c.template_id),
                 level="exact" if c.similarity >= t.exact else "near_exact" if c.similarity >= t.near_exact else "similar",
             )
             for c in candidates

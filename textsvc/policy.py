@@ -61,12 +61,18 @@ class ProfilePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     points: dict[str, tuple[int, int]]
 
 
+class CoachPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    ready_requires: list[list[str]]
+    length_limits: dict[str, int]
+
+
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
     personalization: PersonalizationPolicy
     templates: TemplatePolicy
     verdict: VerdictPolicy
     profile: ProfilePolicy
+    coach: CoachPolicy
 
     def template_strength(self, similarity: float) -> float:
         """How fully a match counts: 0 below ``min_similarity``, 0.5 there, 1 from ``full_strength``.

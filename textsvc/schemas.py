@@ -255,3 +255,41 @@ class Problem(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     status: int
     detail: str
     errors: list[ProblemError] | None = None
+
+
+# --- coach ----------------------------------------------------------------------------------
+
+
+class Suggestion(Base):
+    """Something to add or fix in a draft; ``start``/``end`` point at the words concerned."""
+
+    id: str
+    severity: Literal["blocker", "improvement"]
+    message: str
+    replacements: list[Replacement] = msgspec.field(default_factory=list)
+    start: int | None = None
+    end: int | None = None
+    offset: int | None = None
+    length: int | None = None
+
+
+class CheckVerdict(Base):
+    action: Literal["ready", "revise"]
+    score: Annotated[int, Meta(ge=0, le=100, description="The personalization score of the draft.")]
+
+
+class Length(Base):
+    chars: int
+    limit: int | None
+
+
+class CheckResponse(Base):
+    verdict: CheckVerdict
+    personalization: Personalization
+    matches: list[Match]
+    template_matches: list[TemplateMatch]
+    suggestions: list[Suggestion]
+    length: Length
+    language: Language
+    software: Software
+    client_token: str | None = None

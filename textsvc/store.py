@@ -224,6 +224,11 @@ class Store:
                                     [fp, FINGERPRINT_VERSION, tid])
             self._bump_version()
 
+    def times_seen(self, template_id: str) -> int:
+        with self._lock:
+            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
+        return int(row[0]) if row else 0
+
     def record_match(self, template_id: str) -> int:
         """Count one more sighting of a template; return the new ``times_seen``."""
         with self._lock, self._transaction():
