@@ -27,7 +27,7 @@ def test_migrations_create_tables_in_wal_mode_and_are_idempotent(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    assert names == ["m001_templates", "m002_wal"]
+    assert names == ["m001_templates", "m002_wal", "m003_governance_and_sightings"]
 
 
 def test_same_normalised_text_is_stored_once(store):

@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = Store(settings.db_path)
         app.state.analyzer = Analyzer(settings, store)
+        app.state.api_keys = settings.api_keys
         try:
             yield
         finally:

@@ -146,6 +146,77 @@ def lexicon_check() -> None:
     sys.exit(1 if problems else 0)
 
 
+@main.group()
+def templates() -> None:
+    """Grow and inspect the template corpus in the SQLite file ($TEXTSVC_DB_PATH)."""
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from textsvc.store import Store
+
+    return Store(Settings.from_env().db_path)
+
+
+@templates.command("import")
+@click.argument("file", type=click.File("rb"))
+def templates_import(file) -> None:  # type: ignore[no-untyped-def]
+    """Import NDJSON or a JSON array from FILE (- for stdin); idempotent; bad lines are reported."""
+    from textsvc.corpus import import_templates, parse_import
+
+    parsed = parse_import(file.read())
+    with click.progressbar(length=len(parsed.items), label="importing", file=sys.stderr) as bar:
+        report = import_templates(_store(), parsed, progress=bar.update)
+    for r in report.rejected:
+        click.echo(f"line {r.line}: {r.detail}", err=True)
+    click.echo(f"received {report.received}, inserted {report.inserted}, duplicates {report.duplicates}, "
+               f"rejected {len(report.rejected)}")
+    sys.exit(1 if report.rejected else 0)
+
+
+@templates.command("export")
+def templates_export() -> None:
+    """Write the whole corpus as NDJSON to stdout (what `templates import` reads)."""
+    from textsvc.corpus import export_lines
+
+    out = click.get_binary_stream("stdout")
+    for line in export_lines(_store().iter_all()):
+        out.write(line)
+
+
+@templates.command("list")
+@click.option("--language", type=click.Choice(["de", "en"]), default=None)
+@click.option("--status", type=click.Choice(["active", "pending", "suspended"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def templates_list(language: str | None, status: str | None, limit: int) -> None:
+    """List templates: id, status, times seen, the start of the text."""
+    _print_templates(_store().list(language=language, status=status, limit=limit)[0])
+
+
+@templates.command("search")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def templates_search(query: str, limit: int) -> None:
+    """Find templates whose text contains QUERY (case-insensitive)."""
+    _print_templates(_store().list(q=query, limit=limit)[0])
+
+
+@templates.command("delete")
+@click.argument("template_id")
+def templates_delete(template_id: str) -> None:
+    """Delete one template by id."""
+    try:
+        _store().delete(template_id)
+    except TextsvcError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"deleted {template_id}")
+
+
+def _print_templates(items) -> None:  # type: ignore[no-untyped-def]
+    for t in items:
+        preview = " ".join(t.text.split())[:70]
+        click.echo(f"{t.id:<18} {t.language} {t.status:<9} {t.times_seen:>5}×  {preview}")
+
+
 def _analyzer():  # type: ignore[no-untyped-def]
     from textsvc.engine import Analyzer
     from textsvc.store import Store

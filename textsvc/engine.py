@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from textsvc import __version__
-from textsvc.errors import UnsupportedLanguage
+from textsvc.errors import InvalidFeedback, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
 from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language
@@ -27,12 +27,15 @@ from textsvc.schemas import (
     AnalyzeRequest,
     AnalyzeResponse,
     CheckResponse,
+    FeedbackIn,
+    FeedbackOut,
     Language,
     Match,
     Personalization,
     ProfileCheck,
     Replacement,
     Rule,
+    SightingOut,
     RuleExample,
     Software,
     TemplateMatch,
@@ -57,6 +60,7 @@ class Findings:
     best: TemplateMatch | None
     strength: float
     personalization: Personalization
+    sighting: SightingOut | None
 
 
 class Analyzer:
@@ -71,6 +75,7 @@ class Analyzer:
         }
         lexicons = {lang: load_lexicon(corpora / "lexicon", lang) for lang in SUPPORTED_LANGUAGES}
         self.checkers = {lang: PhraseChecker(self.pipelines[lang], lexicons[lang]) for lang in SUPPORTED_LANGUAGES}
+        self._rule_ids = frozenset(p.id for lx in lexicons.values() for p in lx.phrases)
         self.messages: dict[str, Messages] = {
             lang: load_messages(corpora / "messages", lang) for lang in SUPPORTED_LANGUAGES
         }
@@ -95,7 +100,7 @@ class Analyzer:
         verdict, explanations = decide(
             empty_text=not req.text.strip(), personalization=f.personalization, template=f.best,
             template_strength=f.strength, placeholders=len(f.placeholders), checks=checks,
-            policy=self.policy, messages=f.messages,
+            policy=self.policy, messages=f.messages, mass_sent=f.sighting,
         )
         return AnalyzeResponse(
             verdict=verdict,
@@ -109,6 +114,7 @@ class Analyzer:
             explanations=explanations,
             language=f.language,
             software=self.software(f.language.code),
+            sighting=f.sighting,
             client_token=req.client_token,
         )
 
@@ -134,8 +140,16 @@ class Analyzer:
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents]
         placeholders = find_placeholders(text)
-        templates = self.match_templates(req, record=record_sightings)
+        fp = self.skeleton(req)
+        templates = self.match_templates(fp, record=record_sightings)
         best = templates[0] if templates else None
+        sighting = None
+        if record_sightings and fp.count(" ") + 1 >= self.policy.templates.min_words:
+            sender = req.sender and (req.sender.id or req.sender.name)
+            seen = self.store.sight(fp, sender)
+            sighting = SightingOut(total=seen.total, distinct_senders=seen.senders, first_seen=seen.first_seen,
+                                   last_seen=seen.last_seen,
+                                   mass_sent=seen.senders >= self.policy.sightings.mass_sent_senders)
         strength = self.policy.template_strength(best.similarity) if best else 0.0
         personalization = score_personalization(
             text, sentences, hits, req.recipient, placeholders,
@@ -145,7 +159,7 @@ class Analyzer:
             language=Language(code=lang, detected=detected, confidence=confidence),  # type: ignore[arg-type]
             messages=messages, hits=hits, sentences=sentences, placeholders=placeholders,
             matches=self._matches(text, hits, placeholders, req, messages), templates=templates,
-            best=best, strength=strength, personalization=personalization,
+            best=best, strength=strength, personalization=personalization, sighting=sighting,
         )
 
     def resolve_language(self, requested: str | None, text: str) -> tuple[str, bool, float | None]:
@@ -191,14 +205,18 @@ class Analyzer:
 
     # --- templates ---------------------------------------------------------------------------
 
-    def match_templates(self, req: AnalyzeRequest, *, record: bool) -> list[TemplateMatch]:
-        """Similar templates, best first; with ``record`` each match counts one more sighting."""
+    @staticmethod
+    def skeleton(req: AnalyzeRequest) -> str:
+        """The text's fingerprint with the sender's and recipient's names, companies, positions as slots."""
         r, s = req.recipient, req.sender
         slots = name_words([
             r and r.first_name, r and r.last_name, r and r.company, r and r.position,
-            s and s.name, s and s.company,
+            s and s.name, s and s.company, s and s.position,
         ])
-        fp = fingerprint(req.text, slots)
+        return fingerprint(req.text, slots)
+
+    def match_templates(self, fp: str, *, record: bool) -> list[TemplateMatch]:
+        """Templates similar to fingerprint ``fp``, best first; with ``record`` each counts a sighting."""
         self.refresh_index()
         with self._index_lock:
             candidates = self.index.search(fp)
@@ -223,6 +241,28 @@ class Analyzer:
                 self.index = TemplateIndex(self.store.fingerprints(), min_words=t.min_words,
                                            min_similarity=t.min_similarity)
             self._seen_versions = versions
+
+    def feedback(self, fb: FeedbackIn) -> FeedbackOut:
+        """A user's judgement: a text is a template (report) or a match or rule was wrong (dispute)."""
+        activate = self.policy.governance.activate_after_reports
+        if fb.label == "template":
+            if len(fb.text.split()) < self.policy.templates.min_words:
+                raise InvalidFeedback(f"a reported template needs at least {self.policy.templates.min_words} words")
+            language = fb.language or self.resolve_language("auto", fb.text)[0]
+            template, new = self.store.report(fb.text, reporter=fb.reporter, language=language, activate_at=activate)
+        elif fb.template_id or (fb.text and self.store.id_for_text(fb.text)):
+            tid = fb.template_id or self.store.id_for_text(fb.text)
+            template, new = self.store.dispute(tid, reporter=fb.reporter, activate_at=activate)  # type: ignore[arg-type]
+        elif fb.rule_id:
+            if fb.rule_id not in self._rule_ids:
+                raise NotFound(f"rule {fb.rule_id} does not exist")
+            new = self.store.report_rule(fb.rule_id, reporter=fb.reporter)
+            return FeedbackOut(status="recorded" if new else "already_recorded")
+        else:
+            raise InvalidFeedback("a dispute names a templateId, a ruleId, or the text of a known template")
+        self.refresh_index()
+        return FeedbackOut(status="recorded" if new else "already_recorded", template_id=template.id,
+                           template_status=template.status)  # type: ignore[arg-type]
 
     def add_template(self, text: str, *, language: str, source: str, platform: str | None,
                      tags: list[str]) -> tuple[Template, bool]:

@@ -31,3 +31,9 @@ class NotFound(TextsvcError):
     """A template id that does not exist (HTTP 404)."""
 
     code = "not-found"
+
+
+class InvalidFeedback(TextsvcError):
+    """Feedback that cannot be acted on (HTTP 400)."""
+
+    code = "invalid-feedback"

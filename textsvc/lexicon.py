@@ -243,8 +243,18 @@ def _compile_element(
     if kinds == {"lemma"}:
         values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
         spec: dict[str, Any] = {"LEMMA": {"NOT_IN" if negate else "IN": values}}
+    elif kinds == {"lemma", "prefix"}:
+        # "austausch*|sprechen": lemmas and lemma prefixes in one regular expression over LEMMA
+        regex = "|".join(
+            re.escape(lemma(a[:-1]) if len(a) > 2 else fold(a[:-1])) + r"\w*" if a.endswith("*")
+            else "|".join(re.escape(f) for f in _lemma_forms(a, lemma))
+            for a in alts
+        )
+        spec = {"LEMMA": {"REGEX": f"^(?:{regex})$"}}
+        if negate:
+            raise LexiconError(f"{elem!r}: negation works on lemmas and exact words only")
     elif "lemma" in kinds:
-        raise LexiconError(f"{elem!r} mixes lemmas with exact or prefix words")
+        raise LexiconError(f"{elem!r} mixes lemmas with exact words")
     elif kinds == {"exact"}:
         values = sorted({fold(a.strip('"')) for a in alts})
         spec = {"NORM": {"NOT_IN" if negate else "IN": values}}

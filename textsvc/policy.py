@@ -66,6 +66,14 @@ class CoachPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     length_limits: dict[str, int]
 
 
+class GovernancePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    activate_after_reports: int
+
+
+class SightingsPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    mass_sent_senders: int
+
+
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
     personalization: PersonalizationPolicy
@@ -73,6 +81,8 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     verdict: VerdictPolicy
     profile: ProfilePolicy
     coach: CoachPolicy
+    governance: GovernancePolicy
+    sightings: SightingsPolicy
 
     def template_strength(self, similarity: float) -> float:
         """How fully a match counts: 0 below ``min_similarity``, 0.5 there, 1 from ``full_strength``.

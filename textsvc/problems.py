@@ -58,7 +58,10 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     code = HTTPStatus(status).phrase.lower().replace(" ", "-")
-    return _response(status, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'ApiKey header="X-API-Key"')
+    return _response(status, code, str(exc.detail), headers=headers or None)
 
 
 def on_textsvc_error(_: Request[Any, Any, Any], exc: TextsvcError) -> Response[Problem]:

@@ -36,6 +36,8 @@ class Activity(Base):
 class Sender(Base):
     """The sender's profile as the network shows it; ``null``/missing means unknown, never failed."""
 
+    id: Annotated[str, Meta(max_length=300, description="Opaque id of the sender (e.g. a hash of the profile URL); "
+                                                         "counts distinct senders of a text.")] | None = None
     name: ShortStr | None = None
     headline: ShortStr | None = None
     profession: ShortStr | None = None
@@ -165,6 +167,16 @@ class Software(Base):
     api_version: int = 1
 
 
+class SightingOut(Base):
+    """How often this text's skeleton was analysed before (only a salted hash of it is kept)."""
+
+    total: int
+    distinct_senders: int
+    first_seen: str
+    last_seen: str
+    mass_sent: bool
+
+
 class AnalyzeResponse(Base):
     verdict: Verdict
     personalization: Personalization
@@ -174,6 +186,7 @@ class AnalyzeResponse(Base):
     explanations: list[Explanation]
     language: Language
     software: Software
+    sighting: SightingOut | None = None
     client_token: str | None = None
 
 
@@ -190,17 +203,74 @@ class TemplateIn(Base):
     )
 
 
+class TemplateImport(TemplateIn, kw_only=True):
+    """One line of an import; an export line carries its id, status and counts and reads back as is."""
+
+    id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")] | None = None
+    status: Literal["active", "pending", "suspended"] = "active"
+    times_seen: Annotated[int, Meta(ge=0)] = 0
+    created_at: Annotated[str, Meta(max_length=40)] | None = None
+    updated_at: Annotated[str, Meta(max_length=40)] | None = None
+
+
 class TemplateOut(Base):
+    """A template with its provenance: where it came from, its status and how it was judged."""
+
     id: str
     text: str
     language: str
     platform: str | None
     source: str
     tags: list[str]
+    status: Literal["active", "pending", "suspended"]
     times_seen: int
+    reports: int
+    disputes: int
+    fingerprint_version: int
     created_at: str
     updated_at: str
     duplicate: bool = False
+
+
+class TemplatePatch(Base):
+    language: Literal["de", "en"] | None = None
+    platform: Literal["xing", "linkedin", "any", "other"] | None = None
+    source: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    tags: Annotated[list[Annotated[str, Meta(max_length=40)]], Meta(max_length=20)] | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class TemplatePage(Base):
+    items: list[TemplateOut]
+    next_cursor: str | None
+
+
+class ImportRejected(Base):
+    line: int
+    detail: str
+
+
+class ImportReport(Base):
+    received: int
+    inserted: int
+    duplicates: int
+    rejected: list[ImportRejected]
+
+
+class FeedbackIn(Base, kw_only=True):
+    text: Annotated[str, Meta(max_length=MAX_TEXT_CHARS)] = ""
+    label: Literal["template", "not_template", "false_alarm"]
+    reporter: Annotated[str, Meta(min_length=1, max_length=200,
+                                  description="Opaque id of the reporting user (e.g. a hashed user id).")]
+    language: Literal["de", "en"] | None = None
+    rule_id: Annotated[str, Meta(max_length=100)] | None = None
+    template_id: Annotated[str, Meta(max_length=100)] | None = None
+
+
+class FeedbackOut(Base):
+    status: Literal["recorded", "already_recorded", "ignored"]
+    template_id: str | None = None
+    template_status: Literal["active", "pending", "suspended"] | None = None
 
 
 # --- operations -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from textsvc.messages import Messages
 from textsvc.policy import Policy
 from textsvc.profile import CheckResult
-from textsvc.schemas import Explanation, Personalization, TemplateMatch, Verdict
+from textsvc.schemas import Explanation, Personalization, SightingOut, TemplateMatch, Verdict
 
 
 def decide(
@@ -24,6 +24,7 @@ def decide(
     checks: Sequence[CheckResult],
     policy: Policy,
     messages: Messages,
+    mass_sent: SightingOut | None = None,
 ) -> tuple[Verdict, list[Explanation]]:
     """Combine everything into ``(verdict, explanations)``; Σ explanation points == verdict score."""
     v = policy.verdict
@@ -48,6 +49,15 @@ def decide(
                     "verdict", "TEMPLATE_NEAR_DUPLICATE", template=template.template_id,
                     similarity=f"{template.similarity:g}", times=template.times_seen,
                 ),
+            )
+        )
+    elif mass_sent is not None and mass_sent.mass_sent:
+        lines.append(
+            Explanation(
+                id="MASS_SENT_UNLISTED",
+                points=-v.template_points,
+                detail=messages.get("verdict", "MASS_SENT_UNLISTED", senders=mass_sent.distinct_senders,
+                                    total=mass_sent.total),
             )
         )
     if placeholders:

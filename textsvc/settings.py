@@ -31,6 +31,8 @@ class Settings:
     # Request bodies above this size get 413 (the text itself is capped at 5,000 characters).
     max_body_bytes: int = 256 * 1024
     seed: bool = True
+    # Keys that may change the template corpus (X-API-Key); none configured = writes are open.
+    api_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -42,6 +44,8 @@ class Settings:
             s = replace(s, corpora_dir=Path(v).expanduser())
         if v := env.get("TEXTSVC_SPACY_MODEL"):
             s = replace(s, spacy_model=None if v in ("blank", "") else v)
+        if v := env.get("TEXTSVC_API_KEYS"):
+            s = replace(s, api_keys=tuple(k.strip() for k in v.split(",") if k.strip()))
         if v := env.get("TEXTSVC_MAX_BODY_BYTES"):
             s = replace(s, max_body_bytes=int(v))
         return replace(s, **overrides)  # type: ignore[arg-type]

@@ -1,18 +1,21 @@
-"""The template corpus in SQLite: the only module that imports sqlite-utils.
+"""The template corpus and the sightings in SQLite: the only module that imports sqlite-utils.
 
 One connection per process, WAL mode and a busy timeout, so several workers can share the file;
-a lock serialises this process's use of the connection. Analysed texts are never written here:
-a template match only increments the matched template's ``times_seen`` counter.
+a lock serialises this process's use of the connection, and every write is one ``BEGIN
+IMMEDIATE`` transaction (all or nothing). Analysed texts are never written here: a template match
+increments a counter, and a sighting keeps only a salted hash of the text's skeleton.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import secrets
 import sqlite3
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +59,48 @@ def m002_wal(db: Database) -> None:
     db.enable_wal()
 
 
+@migrations()
+def m003_governance_and_sightings(db: Database) -> None:
+    """Status and provenance of templates, independent reports, sightings by skeleton hash."""
+    db.execute("ALTER TABLE templates ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+    db.execute("ALTER TABLE templates ADD COLUMN explicit INTEGER NOT NULL DEFAULT 1")
+    db.execute(
+        """CREATE TABLE reports (
+            template_id TEXT NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+            reporter TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('confirm', 'dispute')),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (template_id, reporter, kind)
+        ) STRICT, WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE sightings (
+            skeleton TEXT PRIMARY KEY,
+            total INTEGER NOT NULL,
+            senders INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE sighting_senders (
+            skeleton TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            PRIMARY KEY (skeleton, sender)
+        ) STRICT, WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE rule_reports (
+            rule_id TEXT NOT NULL,
+            reporter TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (rule_id, reporter)
+        ) STRICT, WITHOUT ROWID"""
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", [secrets.token_hex(16)])
+    db.table("templates").enable_fts(["text"], tokenize="trigram", create_triggers=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     id: str
@@ -65,24 +110,37 @@ class Template:
     source: str
     tags: tuple[str, ...]
     fingerprint: str
+    fingerprint_version: int
     times_seen: int
+    status: str
+    reports: int
+    disputes: int
     created_at: str
     updated_at: str
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Template:
         return cls(
-            id=row["id"],
-            text=row["text"],
-            language=row["language"],
-            platform=row["platform"],
-            source=row["source"],
-            tags=tuple(json.loads(row["tags"])),
-            fingerprint=row["fingerprint"],
-            times_seen=row["times_seen"],
-            created_at=row["created_at"],
+            id=row["id"], text=row["text"], language=row["language"], platform=row["platform"],
+            source=row["source"], tags=tuple(json.loads(row["tags"])), fingerprint=row["fingerprint"],
+            fingerprint_version=row["fingerprint_version"], times_seen=row["times_seen"], status=row["status"],
+            reports=row["reports"], disputes=row["disputes"], created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    total: int
+    senders: int
+    first_seen: str
+    last_seen: str
+
+
+_SELECT = """SELECT t.*, t.rowid AS _rowid,
+    (SELECT count(*) FROM reports r WHERE r.template_id = t.id AND r.kind = 'confirm') AS reports,
+    (SELECT count(*) FROM reports r WHERE r.template_id = t.id AND r.kind = 'dispute') AS disputes
+    FROM templates t"""
 
 
 def _now() -> str:
@@ -94,19 +152,32 @@ def template_id_for(fp: str) -> str:
     return "tpl_" + hashlib.sha1(fp.encode()).hexdigest()[:12]
 
 
+def encode_cursor(rowid: int) -> str:
+    return base64.urlsafe_b64encode(str(rowid).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("invalid cursor") from exc
+
+
 class Store:
-    """Migrations, template reads and writes, the corpus version other workers poll."""
+    """Migrations, templates with their provenance, reports, sightings, the corpus version."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
         self.db = Database(conn)
         self._lock = threading.Lock()
         with self._lock:
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
+            self._salt = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
         self._refingerprint()
 
     def close(self) -> None:
@@ -124,6 +195,11 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._lock, self._transaction():
+            yield
+
     # --- reads -----------------------------------------------------------------------------
 
     def data_version(self) -> int:
@@ -136,71 +212,158 @@ class Store:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
         return int(row[0])
 
-    def count(self) -> int:
+    def count(self, status: str | None = None) -> int:
+        sql, args = "SELECT count(*) FROM templates", []
+        if status:
+            sql, args = sql + " WHERE status = ?", [status]
         with self._lock:
-            return int(self.db.execute("SELECT count(*) FROM templates").fetchone()[0])
+            return int(self.db.execute(sql, args).fetchone()[0])
 
     def fingerprints(self) -> dict[str, str]:
+        """Fingerprints of the templates that match: active ones only."""
         with self._lock:
-            return dict(self.db.execute("SELECT id, fingerprint FROM templates").fetchall())
+            return dict(self.db.execute("SELECT id, fingerprint FROM templates WHERE status = 'active'").fetchall())
 
     def get(self, template_id: str) -> Template:
         with self._lock:
-            rows = list(self.db.query("SELECT * FROM templates WHERE id = ?", [template_id]))
+            rows = list(self.db.query(_SELECT + " WHERE t.id = ?", [template_id]))
         if not rows:
             raise NotFound(f"template {template_id} does not exist")
         return Template.from_row(rows[0])
 
+    def times_seen(self, template_id: str) -> int:
+        with self._lock:
+            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
+        return int(row[0]) if row else 0
+
+    def id_for_text(self, text: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT id FROM templates WHERE fingerprint = ?", [fingerprint(text)]).fetchone()
+        return row[0] if row else None
+
+    def list(
+        self, *, q: str | None = None, language: str | None = None, status: str | None = None,
+        limit: int = 50, cursor: str | None = None,
+    ) -> tuple[list[Template], str | None]:
+        """A page of templates in insertion order; ``q`` searches the text (FTS5 trigram)."""
+        where, args = ["1 = 1"], []
+        if q:
+            if len(q) >= 3:
+                where.append("t.rowid IN (SELECT rowid FROM templates_fts WHERE templates_fts MATCH ?)")
+                args.append('"' + q.replace('"', '""') + '"')
+            else:
+                where.append("t.text LIKE ? ESCAPE '\\'")
+                args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if language:
+            where.append("t.language = ?")
+            args.append(language)
+        if status:
+            where.append("t.status = ?")
+            args.append(status)
+        if cursor:
+            where.append("t.rowid > ?")
+            args.append(decode_cursor(cursor))
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY t.rowid LIMIT ?"
+        with self._lock:
+            rows = list(self.db.query(sql, [*args, limit + 1]))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [Template.from_row(r) for r in rows], encode_cursor(rows[-1]["_rowid"]) if more else None
+
+    def iter_all(self, batch: int = 1000) -> Iterator[Template]:
+        """Every template, in insertion order, read in batches (export)."""
+        cursor = None
+        while True:
+            page, cursor = self.list(limit=batch, cursor=cursor)
+            yield from page
+            if cursor is None:
+                return
+
     def writable(self) -> bool:
         """Can this process write to the database right now (for ``/ready``)?"""
         try:
-            with self._lock, self._transaction():
+            with self._writing():
                 self.db.execute("UPDATE meta SET value = value WHERE key = 'corpus_version'")
             return True
         except sqlite3.Error:
             return False
 
-    # --- writes ----------------------------------------------------------------------------
+    # --- template writes -------------------------------------------------------------------
 
     def add(
-        self,
-        text: str,
-        *,
-        language: str,
-        source: str,
-        platform: str | None = None,
-        tags: Iterable[str] = (),
-        template_id: str | None = None,
+        self, text: str, *, language: str, source: str, platform: str | None = None,
+        tags: Iterable[str] = (), template_id: str | None = None,
     ) -> tuple[Template, bool]:
-        """Insert a template unless one with the same fingerprint exists; return it and ``created``."""
-        created = self.add_many([dict(text=text, language=language, source=source, platform=platform,
-                                      tags=list(tags), id=template_id)])
-        fp = fingerprint(text)
-        with self._lock:
-            row = self.db.execute("SELECT id FROM templates WHERE fingerprint = ?", [fp]).fetchone()
-        return self.get(row[0]), bool(created)
+        """Insert an active template unless its fingerprint exists; return it and ``created``."""
+        item = dict(text=text, language=language, source=source, platform=platform, tags=list(tags), id=template_id)
+        created = self.add_many([item])
+        existing = self.id_for_text(text)
+        assert existing is not None
+        return self.get(existing), bool(created)
 
     def add_many(self, items: Iterable[dict[str, Any]]) -> list[str]:
-        """Insert templates in one transaction, skipping known fingerprints; return new ids."""
+        """Insert templates in one transaction, skipping known fingerprints and ids; return the new ids.
+
+        An item may carry ``id``, ``status``, ``times_seen``, ``created_at``, ``updated_at`` (an
+        exported corpus reads back as it was); otherwise it is a new, active, explicit entry.
+        """
         now = _now()
         new_ids: list[str] = []
-        with self._lock, self._transaction():
+        with self._writing():
             for item in items:
                 fp = fingerprint(item["text"])
                 tid = item.get("id") or template_id_for(fp)
+                status = item.get("status") or "active"
                 cur = self.db.execute(
                     """INSERT INTO templates (id, text, language, platform, source, tags, fingerprint,
-                       fingerprint_version, times_seen, created_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                       ON CONFLICT DO NOTHING""",
+                       fingerprint_version, times_seen, created_at, updated_at, status, explicit)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                     [tid, item["text"], item["language"], item.get("platform"), item["source"],
-                     json.dumps(list(item.get("tags") or [])), fp, FINGERPRINT_VERSION, now, now],
+                     json.dumps(list(item.get("tags") or [])), fp, FINGERPRINT_VERSION, item.get("times_seen") or 0,
+                     item.get("created_at") or now, item.get("updated_at") or now, status,
+                     int(status == "active")],
                 )
                 if cur.rowcount:
                     new_ids.append(tid)
             if new_ids:
                 self._bump_version()
         return new_ids
+
+    def update(self, template_id: str, **fields: Any) -> Template:
+        """Change tags, platform, language, source or status (``active``/``suspended``)."""
+        allowed = {"tags", "platform", "language", "source", "status"}
+        values = {k: (json.dumps(v) if k == "tags" else v) for k, v in fields.items() if k in allowed and v is not None}
+        self.get(template_id)
+        if values:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            with self._writing():
+                self.db.execute(f"UPDATE templates SET {sets}, updated_at = ? WHERE id = ?",  # noqa: S608 (names from allowlist)
+                                [*values.values(), _now(), template_id])
+                if "status" in values:
+                    self.db.execute("UPDATE templates SET explicit = 1 WHERE id = ? AND status = 'active'", [template_id])
+                    self._bump_version()
+        return self.get(template_id)
+
+    def delete(self, template_id: str) -> None:
+        with self._writing():
+            cur = self.db.execute("DELETE FROM templates WHERE id = ?", [template_id])
+            if not cur.rowcount:
+                raise NotFound(f"template {template_id} does not exist")
+            self._bump_version()
+
+    def record_match(self, template_id: str) -> int:
+        """Count one more sighting of a template; return the new ``times_seen``."""
+        with self._writing():
+            row = self.db.execute(
+                "UPDATE templates SET times_seen = times_seen + 1 WHERE id = ? RETURNING times_seen",
+                [template_id],
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump_version(self) -> None:
+        self.db.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'corpus_version'"
+        )
 
     def _refingerprint(self) -> None:
         """Recompute fingerprints made by an older algorithm; texts that now coincide are merged."""
@@ -210,7 +373,7 @@ class Store:
             ).fetchall()
         if not stale:
             return
-        with self._lock, self._transaction():
+        with self._writing():
             for tid, text in stale:
                 fp = fingerprint(text)
                 twin = self.db.execute("SELECT id FROM templates WHERE fingerprint = ? AND id != ?", [fp, tid]).fetchone()
@@ -224,24 +387,101 @@ class Store:
                                     [fp, FINGERPRINT_VERSION, tid])
             self._bump_version()
 
-    def times_seen(self, template_id: str) -> int:
+    # --- governance ------------------------------------------------------------------------
+
+    def report(self, text: str, *, reporter: str, language: str, activate_at: int) -> tuple[Template, bool]:
+        """A user says ``text`` is a template: add it as pending (or confirm the existing entry).
+
+        A pending template turns active once ``activate_at`` distinct reporters confirmed it.
+        Returns the template and whether this report was new (the same reporter counts once).
+        """
+        fp = fingerprint(text)
+        now = _now()
+        with self._writing():
+            self.db.execute(
+                """INSERT INTO templates (id, text, language, platform, source, tags, fingerprint,
+                   fingerprint_version, times_seen, created_at, updated_at, status, explicit)
+                   VALUES (?, ?, ?, NULL, 'feedback', '[]', ?, ?, 0, ?, ?, 'pending', 0) ON CONFLICT DO NOTHING""",
+                [template_id_for(fp), text, language, fp, FINGERPRINT_VERSION, now, now],
+            )
+            tid = self.db.execute("SELECT id FROM templates WHERE fingerprint = ?", [fp]).fetchone()[0]
+            new = self._add_report(tid, reporter, "confirm", now)
+            self._apply_governance(tid, activate_at, now)
+        return self.get(tid), new
+
+    def dispute(self, template_id: str, *, reporter: str, activate_at: int) -> tuple[Template, bool]:
+        """A user says a template match was wrong; disputed more than confirmed → suspended."""
+        self.get(template_id)
+        now = _now()
+        with self._writing():
+            new = self._add_report(template_id, reporter, "dispute", now)
+            self._apply_governance(template_id, activate_at, now)
+        return self.get(template_id), new
+
+    def report_rule(self, rule_id: str, *, reporter: str) -> bool:
+        """A user says a phrase rule fired wrongly; counted per distinct reporter, no text kept."""
+        with self._writing():
+            cur = self.db.execute(
+                "INSERT INTO rule_reports (rule_id, reporter, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [rule_id, self._hash(reporter), _now()],
+            )
+        return bool(cur.rowcount)
+
+    def rule_reports(self) -> dict[str, int]:
         with self._lock:
-            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
-        return int(row[0]) if row else 0
+            return dict(self.db.execute("SELECT rule_id, count(*) FROM rule_reports GROUP BY rule_id").fetchall())
 
-    def record_match(self, template_id: str) -> int:
-        """Count one more sighting of a template; return the new ``times_seen``."""
-        with self._lock, self._transaction():
-            row = self.db.execute(
-                "UPDATE templates SET times_seen = times_seen + 1 WHERE id = ? RETURNING times_seen",
-                [template_id],
-            ).fetchone()
-        return int(row[0]) if row else 0
+    def _hash(self, value: str) -> str:
+        return hashlib.sha256((self._salt + "\x00" + value).encode()).hexdigest()[:32]
 
-    def _bump_version(self) -> None:
-        self.db.execute(
-            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'corpus_version'"
+    def _add_report(self, template_id: str, reporter: str, kind: str, now: str) -> bool:
+        reporter_hash = self._hash(reporter)
+        cur = self.db.execute(
+            "INSERT INTO reports (template_id, reporter, kind, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [template_id, reporter_hash, kind, now],
         )
+        return bool(cur.rowcount)
+
+    def _apply_governance(self, template_id: str, activate_at: int, now: str) -> None:
+        """Status from the counts: an explicit write weighs as ``activate_at`` confirmations."""
+        explicit, status, confirms, disputes = self.db.execute(
+            """SELECT explicit, status,
+               (SELECT count(*) FROM reports WHERE template_id = ?1 AND kind = 'confirm'),
+               (SELECT count(*) FROM reports WHERE template_id = ?1 AND kind = 'dispute')
+               FROM templates WHERE id = ?1""", [template_id]).fetchone()
+        confirmations = confirms + (activate_at if explicit else 0)
+        if disputes > confirmations:
+            new_status = "suspended"
+        elif confirmations >= activate_at:
+            new_status = "active"
+        else:
+            new_status = "pending"
+        if new_status != status:
+            self.db.execute("UPDATE templates SET status = ?, updated_at = ? WHERE id = ?", [new_status, now, template_id])
+            self._bump_version()
+
+    # --- sightings -------------------------------------------------------------------------
+
+    def sight(self, skeleton: str, sender: str | None) -> Sighting:
+        """Count one analysed message by the salted hash of its skeleton; keep no text."""
+        key = hashlib.sha256((self._salt + skeleton).encode()).hexdigest()
+        now = _now()
+        with self._writing():
+            new_sender = 0
+            if sender:
+                sender_key = self._hash(sender)
+                new_sender = self.db.execute(
+                    "INSERT INTO sighting_senders (skeleton, sender) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [key, sender_key],
+                ).rowcount
+            row = self.db.execute(
+                """INSERT INTO sightings (skeleton, total, senders, first_seen, last_seen) VALUES (?, 1, ?, ?, ?)
+                   ON CONFLICT (skeleton) DO UPDATE SET total = total + 1, senders = senders + excluded.senders,
+                   last_seen = excluded.last_seen
+                   RETURNING total, senders, first_seen, last_seen""",
+                [key, new_sender, now, now],
+            ).fetchone()
+        return Sighting(*row)
 
     # --- seed ------------------------------------------------------------------------------
 
@@ -252,7 +492,7 @@ class Store:
         if done:
             return 0
         inserted = len(self.add_many(_read_jsonl(files)))
-        with self._lock, self._transaction():
+        with self._writing():
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded', ?)", [_now()])
         return inserted
 
@@ -263,10 +503,6 @@ def _read_jsonl(files: Iterable[Path]) -> Iterator[dict[str, Any]]:
             if line.strip():
                 row = json.loads(line)
                 yield {
-                    "id": row["id"],
-                    "text": row["text"],
-                    "language": row["language"],
-                    "platform": row.get("platform"),
-                    "source": row.get("source", "seed"),
-                    "tags": row.get("tags", []),
+                    "id": row["id"], "text": row["text"], "language": row["language"],
+                    "platform": row.get("platform"), "source": row.get("source", "seed"), "tags": row.get("tags", []),
                 }
