@@ -12,11 +12,13 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, RawBody
 from litestar.response import File, Stream
 
 from textsvc.corpus import export_lines, import_templates, parse_import, template_out
 from textsvc.engine import Analyzer
+from textsvc.observability import count_analysis
 from textsvc.problems import responses
 from textsvc.schemas import (
     AnalyzeRequest,
@@ -66,7 +68,9 @@ class AnalysisController(Controller):
           responses=responses(400, 413, 422, 500))
     def analyze(self, state: State, data: JSONBody[AnalyzeRequest]) -> AnalyzeResponse:
         """Judge an incoming contact request: phrases, templates, personalization, profile, verdict."""
-        return _analyzer(state).analyze(data)
+        result = _analyzer(state).analyze(data)
+        count_analysis(result)
+        return result
 
     @post("/check", status_code=200, sync_to_thread=True, operation_id="CheckDraft",
           responses=responses(400, 413, 422, 500))
@@ -108,7 +112,9 @@ class TemplateController(Controller):
             raise ValidationException(str(exc)) from exc
         return TemplatePage(items=[template_out(t) for t in items], next_cursor=next_cursor)
 
-    @post("/", sync_to_thread=True, operation_id="CreateTemplate", responses=responses(400, 401, 413, 500), **WRITE)
+    @post("/", sync_to_thread=True, operation_id="CreateTemplate", **WRITE,
+          responses={**responses(400, 401, 413, 500),
+                     200: ResponseSpec(TemplateOut, description="The same normalised text was already known")})
     def create(self, state: State, data: JSONBody[TemplateIn]) -> Response[TemplateOut]:
         """Add a known template; the same normalised text again returns the existing entry (200)."""
         template, created = _analyzer(state).add_template(

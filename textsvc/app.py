@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 import yaml
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.plugins.prometheus import PrometheusController
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
@@ -16,6 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from textsvc import __version__
 from textsvc.api import STATIC_DIR, AnalysisController, OperationsController, TemplateController
 from textsvc.engine import Analyzer
+from textsvc.observability import PROMETHEUS, RequestLogMiddleware
 from textsvc.problems import EXCEPTION_HANDLERS
 from textsvc.settings import Settings
 from textsvc.store import Store
@@ -39,13 +45,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             store.close()
 
+    middleware: list[Any] = [RequestLogMiddleware(), PROMETHEUS.middleware]
+    if settings.rate_limit:
+        middleware.append(RateLimitConfig(
+            rate_limit=settings.rate_limit,  # type: ignore[arg-type]
+            exclude=["/health", "/ready", "/metrics", "/schema", "/static"],
+            identifier_for_request=_client_identity,
+        ).middleware)
+    cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["content-type", "x-api-key", "x-request-id"],
+                      expose_headers=["x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
+                                      "ratelimit-policy"]) if settings.cors_origins else None
     return Litestar(
         route_handlers=[
             AnalysisController,
             TemplateController,
             OperationsController,
+            MetricsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
+        middleware=middleware,
+        cors_config=cors,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
@@ -61,6 +80,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def _client_identity(request: Request[Any, Any, Any]) -> str:
+    """Rate limits count per API key when one is sent, else per client address."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "addr:" + (request.client.host if request.client else "unknown")
 
 
 def openapi_yaml(app: Litestar) -> str:

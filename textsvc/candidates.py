@@ -47,7 +47,7 @@ import numpy as np
 
 FORMAT_VERSION = 1
 _MAIN_FILES = ("fp_blob", "fp_off", "fp_len", "id_blob", "id_off", "id_hash", "id_row",
-               "word_key", "word_df", "post_ptr", "post", "pref_w")
+               "word_key", "word_df", "post_ptr", "post", "pref_w", "bag_ptr", "bag")
 
 
 def word_key(word: str) -> int:
@@ -77,8 +77,11 @@ class CandidateIndex:
     ``candidates(fp, k, min_similarity)`` returns ``(id, fingerprint)`` pairs, most promising first.
     """
 
-    def __init__(self, *, prefix: int = 10, budget: int = 60_000, compact_ratio: float = 0.05) -> None:
+    def __init__(self, *, prefix: int = 10, probe: int = 24, shortlist: int = 2000, budget: int = 200_000,
+                 compact_ratio: float = 0.05) -> None:
         self.prefix = prefix
+        self.probe = probe
+        self.shortlist = shortlist
         self.budget = budget
         self.compact_ratio = compact_ratio
         self._set_main(_empty_main())
@@ -207,67 +210,17 @@ class CandidateIndex:
         words = set(fp.split())
         if not words or k <= 0:
             return []
-        lo_len, hi_len = length_bounds(len(fp), min_similarity)
-        keys = [word_key(w) for w in words]
+        lq = len(fp)
+        lo_len, hi_len = length_bounds(lq, min_similarity)
+        wl = list(words)
+        keys = np.fromiter((word_key(w) for w in wl), dtype=np.uint64, count=len(wl))
+        wlen = np.fromiter((len(w) + 1 for w in wl), dtype=np.float32, count=len(wl))
         found: list[tuple[float, int | str]] = []
-        m = self._m
-        n = max(self._n, 1)
         if self._n:
-            q = np.fromiter(keys, dtype=np.uint64, count=len(keys))
-            wk = m["word_key"]
-            i = np.minimum(np.searchsorted(wk, q), wk.shape[0] - 1)
-            i = i[wk[i] == q]
-            if i.shape[0]:
-                ptr = m["post_ptr"]
-                starts, ends = ptr[i], ptr[i + 1]
-                nonempty = ends > starts
-                i, starts, ends = i[nonempty], starts[nonempty], ends[nonempty]
-                fp_len = m["fp_len"]
-                lo_row = int(np.searchsorted(fp_len, lo_len, side="left"))
-                hi_row = int(np.searchsorted(fp_len, hi_len, side="right"))
-                post = m["post"]
-                weights = np.log1p(n / m["word_df"][i].astype(np.float64))
-                sizes = ends - starts
-                order = np.argsort(sizes, kind="stable")
-                slices, wts, total = [], [], 0
-                for j in order.tolist():
-                    s, e = int(starts[j]), int(ends[j])
-                    seg = post[s:e]
-                    if lo_row > 0 or hi_row < self._n:
-                        a = int(np.searchsorted(seg, lo_row, side="left"))
-                        b = int(np.searchsorted(seg, hi_row, side="left"))
-                        seg = seg[a:b]
-                    if seg.shape[0] == 0:
-                        continue
-                    if total + seg.shape[0] > self.budget and slices:
-                        break
-                    total += seg.shape[0]
-                    slices.append(seg)
-                    wts.append(np.full(seg.shape[0], weights[j], dtype=np.float64))
-                if slices:
-                    rows = np.concatenate(slices)
-                    w = np.concatenate(wts)
-                    uniq, inv = np.unique(rows, return_inverse=True)
-                    score = np.bincount(inv, weights=w) / m["pref_w"][uniq]
-                    if self._n_dead:
-                        alive = ~self._dead[uniq]
-                        uniq, score = uniq[alive], score[alive]
-                    if uniq.shape[0] > k:
-                        top = np.argpartition(-score, k - 1)[:k]
-                        uniq, score = uniq[top], score[top]
-                    found.extend(zip(score.tolist(), uniq.tolist()))
+            rows, est = self._main_candidates(keys, wlen, lq, lo_len, hi_len, k)
+            found.extend(zip(est.tolist(), rows.tolist()))
         if self._delta:
-            key_set = set(keys)
-            hits: dict[str, float] = {}
-            df = dict(zip(keys, self._df(keys).tolist()))
-            for key in keys:
-                for tid in self._delta_post.get(key, ()):
-                    hits[tid] = hits.get(tid, 0.0) + _idf(n, df[key])
-            for tid, h in hits.items():
-                f = self._delta[tid]
-                if lo_len <= len(f) <= hi_len:
-                    found.append((h / max(self._delta_pref[tid][1], 1e-9), tid))
-            del key_set
+            found.extend(self._delta_candidates(words, keys, lq, lo_len, hi_len))
         found.sort(key=lambda x: -x[0])
         out = []
         for _, ref in found[:k]:
@@ -275,6 +228,93 @@ class CandidateIndex:
                 out.append((ref, self._delta[ref]))
             else:
                 out.append((self._id(ref), self._fp(ref)))
+        return out
+
+    def _main_candidates(self, keys, wlen, lq, lo_len, hi_len, k):
+        m = self._m
+        n = self._n
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        wk = m["word_key"]
+        i = np.minimum(np.searchsorted(wk, keys), wk.shape[0] - 1)
+        known = wk[i] == keys
+        i = i[known]
+        if i.shape[0] == 0:
+            return empty
+        # stage 1: the query's rarest words, through their prefix posting lists
+        df = m["word_df"][i]
+        probe = i[np.argsort(df, kind="stable")[: self.probe]]
+        ptr = m["post_ptr"]
+        starts, ends = ptr[probe], ptr[probe + 1]
+        fp_len = m["fp_len"]
+        lo_row = int(np.searchsorted(fp_len, lo_len, side="left"))
+        hi_row = int(np.searchsorted(fp_len, hi_len, side="right"))
+        if lo_row >= hi_row:
+            return empty
+        post = m["post"]
+        idf = np.log1p(n / m["word_df"][probe].astype(np.float64))
+        slices, wts, total = [], [], 0
+        for j in range(probe.shape[0]):
+            s, e = int(starts[j]), int(ends[j])
+            if e <= s:
+                continue
+            seg = post[s:e]
+            if lo_row > 0 or hi_row < n:
+                a = int(np.searchsorted(seg, lo_row, side="left"))
+                b = int(np.searchsorted(seg, hi_row, side="left"))
+                seg = seg[a:b]
+            if seg.shape[0] == 0:
+                continue
+            if total + seg.shape[0] > self.budget and slices:
+                break
+            total += seg.shape[0]
+            slices.append(seg)
+            wts.append(np.full(seg.shape[0], idf[j], dtype=np.float64))
+        if not slices:
+            return empty
+        rows = np.concatenate(slices)
+        uniq, inv = np.unique(rows, return_inverse=True)
+        score = np.bincount(inv, weights=np.concatenate(wts)) / m["pref_w"][uniq]
+        if self._n_dead:
+            alive = ~self._dead[uniq]
+            uniq, score = uniq[alive], score[alive]
+        if uniq.shape[0] > self.shortlist:
+            top = np.argpartition(-score, self.shortlist - 1)[: self.shortlist]
+            uniq = uniq[top]
+        # stage 2: shared characters of whole words (all of them) via 16-bit word keys
+        table = self._table()
+        k16 = (keys >> np.uint64(48)).astype(np.intp)
+        table[k16] = wlen
+        bp = m["bag_ptr"]
+        bs = bp[uniq]
+        bl = bp[uniq + 1] - bs
+        offs = np.zeros(uniq.shape[0], np.int64)
+        np.cumsum(bl[:-1], out=offs[1:])
+        gather = np.repeat(bs - offs, bl) + np.arange(int(bl.sum()), dtype=np.int64)
+        shared = np.add.reduceat(table[m["bag"][gather]], offs)
+        table[k16] = 0.0
+        lt = fp_len[uniq].astype(np.float64)
+        est = 2.0 * shared / (lt + lq)
+        if uniq.shape[0] > k:
+            top = np.argpartition(-est, k - 1)[:k]
+            uniq, est = uniq[top], est[top]
+        return uniq, est
+
+    def _table(self) -> np.ndarray:
+        t = getattr(self._local, "table", None)
+        if t is None:
+            t = self._local.table = np.zeros(1 << 16, np.float32)
+        return t
+
+    def _delta_candidates(self, words, keys, lq, lo_len, hi_len):
+        hit: set[str] = set()
+        for key in keys.tolist():
+            hit.update(self._delta_post.get(key, ()))
+        out = []
+        for tid in hit:
+            f = self._delta[tid]
+            if lo_len <= len(f) <= hi_len:
+                shared = sum(len(w) + 1 for w in words.intersection(f.split()))
+                out.append((2.0 * shared / (len(f) + lq), tid))
         return out
 
     # --- persistence -------------------------------------------------------------------------
@@ -328,7 +368,9 @@ class CandidateIndex:
             raise ValueError(f"candidate index format {manifest.get('format')} != {FORMAT_VERSION}")
         options.setdefault("prefix", manifest["prefix"])
         index = cls(**options)
-        main = {name: np.load(d / manifest["main"] / f"{name}.npy", mmap_mode="r") for name in _MAIN_FILES}
+        # plain ndarray views of the memory maps: slicing np.memmap objects is ~10x slower
+        main = {name: np.load(d / manifest["main"] / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+                for name in _MAIN_FILES}
         index._set_main(main)
         index._dirty_main = False
         delta = json.loads((d / manifest["delta"]).read_text())
@@ -354,6 +396,7 @@ def _empty_main() -> dict[str, np.ndarray]:
         "id_hash": np.zeros(0, np.uint64), "id_row": np.zeros(0, np.int32),
         "word_key": np.zeros(0, np.uint64), "word_df": np.zeros(0, np.int32),
         "post_ptr": np.zeros(1, np.int64), "post": np.zeros(0, np.int32), "pref_w": np.zeros(0, np.float64),
+        "bag_ptr": np.zeros(1, np.int64), "bag": np.zeros(0, np.uint16),
     }
 
 
@@ -390,7 +433,17 @@ def _build_main(items: Iterable[tuple[str, str]], prefix: int) -> dict[str, np.n
     words = np.concatenate(doc_words) if n else np.zeros(0, np.int32)
     del doc_words
     doc = np.repeat(inv_perm, counts).astype(np.int32)  # row of each (doc, word) entry
-    df = np.bincount(words, minlength=len(vocab)).astype(np.int32)
+    vocab_words = list(vocab)
+    del vocab
+    keys = np.fromiter((word_key(w) for w in vocab_words), dtype=np.uint64, count=len(vocab_words))
+    del vocab_words
+    # every distinct word of each row as a 16-bit key (for the shared-characters estimate)
+    bag_order = np.argsort(doc, kind="stable")
+    bag = (keys[words[bag_order]] >> np.uint64(48)).astype(np.uint16)
+    del bag_order
+    bag_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(counts[perm], out=bag_ptr[1:])
+    df = np.bincount(words, minlength=keys.shape[0]).astype(np.int32)
     # the `prefix` rarest words of each row
     order = np.lexsort((words, df[words], doc))
     words, doc = words[order], doc[order]
@@ -403,10 +456,6 @@ def _build_main(items: Iterable[tuple[str, str]], prefix: int) -> dict[str, np.n
     idf = np.log1p(n / np.maximum(df, 1).astype(np.float64))
     pref_w = np.bincount(pd, weights=idf[pw], minlength=n)
     # vocabulary by 64-bit key, postings grouped by word key then row
-    vocab_words = list(vocab)
-    del vocab
-    keys = np.fromiter((word_key(w) for w in vocab_words), dtype=np.uint64, count=len(vocab_words))
-    del vocab_words
     korder = np.argsort(keys, kind="stable")
     word_rank = np.empty(keys.shape[0], np.int64)
     word_rank[korder] = np.arange(keys.shape[0])
@@ -435,4 +484,5 @@ def _build_main(items: Iterable[tuple[str, str]], prefix: int) -> dict[str, np.n
         "id_hash": id_keys[id_order], "id_row": id_order.astype(np.int32),
         "word_key": keys[korder], "word_df": df[korder],
         "post_ptr": post_ptr, "post": post, "pref_w": pref_w,
+        "bag_ptr": bag_ptr, "bag": bag,
     }

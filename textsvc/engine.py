@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from textsvc import __version__
-from textsvc.errors import InvalidFeedback, NotFound, UnsupportedLanguage
+from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
+from textsvc.observability import CORPUS_SIZE
 from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language
 from textsvc.normalize import utf16_span
 from textsvc.personalization import score_personalization
@@ -144,7 +145,7 @@ class Analyzer:
         templates = self.match_templates(fp, record=record_sightings)
         best = templates[0] if templates else None
         sighting = None
-        if record_sightings and fp.count(" ") + 1 >= self.policy.templates.min_words:
+        if record_sightings and not self.index.too_short(fp):
             sender = req.sender and (req.sender.id or req.sender.name)
             seen = self.store.sight(fp, sender)
             sighting = SightingOut(total=seen.total, distinct_senders=seen.senders, first_seen=seen.first_seen,
@@ -240,13 +241,15 @@ class Analyzer:
                 t = self.policy.templates
                 self.index = TemplateIndex(self.store.fingerprints(), min_words=t.min_words,
                                            min_similarity=t.min_similarity)
+                for status, n in self.store.count_by_status().items():
+                    CORPUS_SIZE.labels(status).set(n)
             self._seen_versions = versions
 
     def feedback(self, fb: FeedbackIn) -> FeedbackOut:
         """A user's judgement: a text is a template (report) or a match or rule was wrong (dispute)."""
         activate = self.policy.governance.activate_after_reports
         if fb.label == "template":
-            if len(fb.text.split()) < self.policy.templates.min_words:
+            if self.index.too_short(fingerprint(fb.text)):
                 raise InvalidFeedback(f"a reported template needs at least {self.policy.templates.min_words} words")
             language = fb.language or self.resolve_language("auto", fb.text)[0]
             template, new = self.store.report(fb.text, reporter=fb.reporter, language=language, activate_at=activate)
@@ -266,6 +269,9 @@ class Analyzer:
 
     def add_template(self, text: str, *, language: str, source: str, platform: str | None,
                      tags: list[str]) -> tuple[Template, bool]:
+        if self.index.too_short(fingerprint(text)):
+            raise InvalidTemplate(f"a template needs at least {self.policy.templates.min_words} words besides "
+                                  "greeting, sign-off, numbers and merge fields")
         template, created = self.store.add(text, language=language, source=source, platform=platform, tags=tags)
         self.refresh_index()
         return template, created

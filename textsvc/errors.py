@@ -37,3 +37,9 @@ class InvalidFeedback(TextsvcError):
     """Feedback that cannot be acted on (HTTP 400)."""
 
     code = "invalid-feedback"
+
+
+class InvalidTemplate(TextsvcError):
+    """A template text that could never match anything (HTTP 400)."""
+
+    code = "invalid-template"

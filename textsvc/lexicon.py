@@ -239,7 +239,7 @@ def _compile_element(
         parts = split(alts[0])
         if len(parts) > 1:
             return [{"LEMMA": {"IN": _lemma_forms(p, lemma)}} for p in parts]
-    kinds = {_kind(a) for a in alts}
+    kinds = {_kind(a) for a in alts} - {"any"} or {"lemma"}
     if kinds == {"lemma"}:
         values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
         spec: dict[str, Any] = {"LEMMA": {"NOT_IN" if negate else "IN": values}}
@@ -279,7 +279,7 @@ def _kind(alt: str) -> str:
     if len(alt) > 1 and alt.endswith("*"):
         return "prefix"
     if not any(ch.isalnum() for ch in alt):
-        return "exact"
+        return "any"  # punctuation: the same as a lemma and as an exact word
     return "lemma"
 
 

@@ -33,6 +33,10 @@ class Settings:
     seed: bool = True
     # Keys that may change the template corpus (X-API-Key); none configured = writes are open.
     api_keys: tuple[str, ...] = ()
+    # Requests per client and unit, e.g. "600/minute"; none = no limit. Counted per worker.
+    rate_limit: tuple[str, int] | None = None
+    # Browser origins allowed to call the API (CORS); none = CORS off.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,6 +50,11 @@ class Settings:
             s = replace(s, spacy_model=None if v in ("blank", "") else v)
         if v := env.get("TEXTSVC_API_KEYS"):
             s = replace(s, api_keys=tuple(k.strip() for k in v.split(",") if k.strip()))
+        if v := env.get("TEXTSVC_RATE_LIMIT"):
+            count, _, unit = v.partition("/")
+            s = replace(s, rate_limit=(unit.strip() or "minute", int(count)))
+        if v := env.get("TEXTSVC_CORS_ORIGINS"):
+            s = replace(s, cors_origins=tuple(o.strip() for o in v.split(",") if o.strip()))
         if v := env.get("TEXTSVC_MAX_BODY_BYTES"):
             s = replace(s, max_body_bytes=int(v))
         return replace(s, **overrides)  # type: ignore[arg-type]

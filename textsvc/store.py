@@ -219,6 +219,12 @@ class Store:
         with self._lock:
             return int(self.db.execute(sql, args).fetchone()[0])
 
+    def count_by_status(self) -> dict[str, int]:
+        counts = {"active": 0, "pending": 0, "suspended": 0}
+        with self._lock:
+            counts.update(self.db.execute("SELECT status, count(*) FROM templates GROUP BY status").fetchall())
+        return counts
+
     def fingerprints(self) -> dict[str, str]:
         """Fingerprints of the templates that match: active ones only."""
         with self._lock:

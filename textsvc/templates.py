@@ -108,9 +108,13 @@ class TemplateIndex:
     def remove(self, template_id: str) -> None:
         self._choices.pop(template_id, None)
 
+    def too_short(self, fp: str) -> bool:
+        """Fingerprints with fewer words than ``min_words`` never match (nor become templates)."""
+        return len(fp.split()) < self.min_words
+
     def search(self, fp: str, limit: int = 3) -> list[Candidate]:
         """Templates similar to fingerprint ``fp``, best first, with similarity 0–100."""
-        if fp.count(" ") + 1 < self.min_words or not self._choices:
+        if self.too_short(fp) or not self._choices:
             return []
         found = process.extract(
             fp,

@@ -54,7 +54,7 @@ const el = {
   popoverIgnore: $("popover-ignore"),
 };
 
-const supportsHighlights = typeof CSS !== "undefined" && "highlights" in CSS && typeof Highlight === "function";
+const supportsHighlights = typeof CSS !== "undefined" && Boolean(CSS.highlights) && typeof Highlight === "function";
 
 const state = {
   timer: 0,
@@ -93,6 +93,11 @@ const codePoints = (s) => {
 };
 const fmt = (n) => n.toLocaleString("de-DE");
 const quote = (s) => `„${s}“`;
+/** Long spans (e.g. everything over the limit) are shortened for display only. */
+const shortQuote = (s, max = 90) => {
+  const t = s.trim().replace(/\s+/g, " ");
+  return quote(t.length > max ? `${t.slice(0, max - 1).trimEnd()}…` : t);
+};
 
 // --- status line ---------------------------------------------------------------------------------
 
@@ -334,7 +339,7 @@ function renderFindings() {
         onclick: (ev) => openPopover(f, ev.currentTarget, true),
       },
       h("span", { class: "finding__kind", text: KINDS[f.kind].label }),
-      h("span", { class: "finding__text", text: quote(f.span.text) }),
+      h("span", { class: "finding__text", text: shortQuote(f.span.text) }),
     );
     f.button = button;
     el.findings.append(h("li", {}, button));
@@ -525,7 +530,7 @@ function openPopover(finding, invoker, moveFocus) {
   state.open = { finding, returnFocus: invoker || el.draft };
   el.popoverKind.textContent = finding.title;
   el.popoverKind.className = `popover__kind popover__kind--${finding.kind}`;
-  el.popoverTitle.textContent = quote(finding.span.text);
+  el.popoverTitle.textContent = shortQuote(finding.span.text, 140);
   el.popoverMessage.textContent = finding.message;
   el.popoverReplacements.replaceChildren();
   if (finding.replacements.length) {
@@ -573,7 +578,7 @@ function replacementButton(span, value) {
   return h("button", {
     type: "button",
     class: "replacement",
-    title: `Ersetzt ${quote(span.text)}`,
+    title: `Ersetzt ${shortQuote(span.text)}`,
     onclick: () => applyReplacement(span, value),
   }, h("span", { class: "replacement__arrow", "aria-hidden": "true", text: "→ " }), value);
 }
@@ -587,9 +592,22 @@ function applyReplacement(span, value) {
   }
   const start = span.offset;
   const end = span.offset + span.length;
+  const before = el.draft.value;
+  const expected = before.slice(0, start) + value + before.slice(end);
   el.draft.focus();
-  el.draft.setRangeText(value, start, end, "end");
-  textChanged(previousText, el.draft.value);
+  el.draft.setSelectionRange(start, end);
+  // insertText keeps the browser's undo history (Ctrl+Z); setRangeText is the plain fallback.
+  let inserted = false;
+  try {
+    inserted = document.execCommand("insertText", false, value) && el.draft.value === expected;
+  } catch {
+    inserted = false;
+  }
+  if (!inserted) {
+    el.draft.value = before;
+    el.draft.setRangeText(value, start, end, "end");
+  }
+  if (previousText !== el.draft.value) textChanged(previousText, el.draft.value);
   runCheck(); // no debounce: the user asked for it
 }
 
@@ -642,8 +660,14 @@ el.draft.addEventListener("keydown", (ev) => {
   }
 });
 
-el.form.addEventListener("input", outdate);
-el.form.addEventListener("change", outdate);
+function contextChanged() {
+  // "change" also fires on blur; only a different request makes the result outdated.
+  const unchanged = JSON.stringify(payload(el.draft.value)) === state.lastPayloadKey;
+  if (unchanged && !state.controller && el.status.dataset.state === "done") return;
+  outdate();
+}
+el.form.addEventListener("input", contextChanged);
+el.form.addEventListener("change", contextChanged);
 el.form.addEventListener("submit", (ev) => ev.preventDefault());
 
 el.popoverClose.addEventListener("click", () => closePopover(true));
