@@ -9,6 +9,7 @@ increments a counter, and a sighting keeps only a salted hash of the text's skel
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import secrets
@@ -143,6 +144,17 @@ _SELECT = """SELECT t.*, t.rowid AS _rowid,
     FROM templates t"""
 
 
+@contextmanager
+def _file_lock(db_path: Path) -> Iterator[None]:
+    """An exclusive lock beside the database, held while migrating (one process at a time)."""
+    with open(db_path.with_name(db_path.name + ".lock"), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -174,7 +186,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys = ON")
         self.db = Database(conn)
         self._lock = threading.Lock()
-        with self._lock:
+        with self._lock, _file_lock(path):  # several workers may start on a new file at once
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._salt = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
