@@ -67,7 +67,7 @@ def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
     shutil.copytree(CORPORA / "lexicon", corpora / "lexicon")
     bad = corpora / "lexicon" / "de" / "zz_broken.toml"
     bad.write_text(
-        '[[phrase]]\nid = "DE_ZZ_BROKEN"\nweight = 5\nmessage = "Kaputt."\nsuggestions = ["x"]\n'
+        '[[phrase]]\nid = "DE_ZZ_BROKEN"\nweight = 5\nmessage = "Kaputt."\nreplacements = ["x"]\n'
         'patterns = ["kaffee trinken"]\nhit = ["Wir [gehen Kaffee trinken]."]\nmiss = ["Tee."]\n',
         encoding="utf-8",
     )

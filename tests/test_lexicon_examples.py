@@ -28,3 +28,22 @@ def test_example(lang, rule_id, kind, example, pipelines, checkers):
         assert found == list(example.spans), [example.text[s:e] for s, e in found]
     else:
         assert found == [], [example.text[s:e] for s, e in found]
+
+
+REPLACEMENTS = [
+    pytest.param(lang, phrase.id, phrase.hits[0], value, id=f"{phrase.group}/{phrase.id}/replacement-{n}")
+    for lang in ("de", "en")
+    for phrase in load_lexicon(CORPORA / "lexicon", lang).phrases
+    if phrase.category == "GENERIC_PHRASE"
+    for n, value in enumerate(phrase.replacements, 1)
+]
+
+
+@pytest.mark.parametrize(("lang", "rule_id", "example", "value"), REPLACEMENTS)
+def test_applying_a_replacement_leaves_no_stock_phrase_there(lang, rule_id, example, value, pipelines, checkers):
+    """LanguageTool's rule: a correction must not itself be flagged."""
+    start, end = example.spans[0]
+    text = example.text[:start] + value + example.text[end:]
+    found = [h.phrase.id for h in checkers[lang].find(pipelines[lang](text))
+             if h.phrase.category == "GENERIC_PHRASE" and h.start < start + len(value) and start < h.end]
+    assert found == [], text

@@ -91,7 +91,8 @@ def _formulaic_frame(text: str, f: Findings) -> list[Suggestion]:
         if where:
             out.append(_at(text, m.start, m.end, Suggestion(
                 id=where, severity="improvement",
-                message=f.messages.get("coach", "FORMULAIC_PHRASE", text=m.text, message=m.message),
+                message=f.messages.get("coach", "FORMULAIC_PHRASE", text=m.text, message=" ".join(
+                    x for x in (m.message, m.hint) if x)),
                 replacements=m.replacements,
             )))
     return out

@@ -189,7 +189,8 @@ class Analyzer:
             out.append(Match(
                 rule_id=h.phrase.id, category="GENERIC_PHRASE", text=text[h.start:h.end], start=h.start,
                 end=h.end, offset=offset, length=length, message=h.phrase.message,
-                short_message=h.phrase.short_message, replacements=[Replacement(value=s) for s in h.phrase.suggestions],
+                short_message=h.phrase.short_message, hint=h.phrase.hint,
+                replacements=[Replacement(value=s) for s in h.phrase.replacements],
                 weight=h.phrase.weight,
             ))
         name = req.recipient.first_name if req.recipient and req.recipient.first_name else None
@@ -285,5 +286,6 @@ class Analyzer:
                 examples = [RuleExample(text=e.text, kind="hit", start=e.spans[0][0], end=e.spans[0][1]) for e in p.hits]
                 examples += [RuleExample(text=e.text, kind="miss") for e in p.misses]
                 out.append(Rule(id=p.id, language=lang, category=p.category, group=p.group, message=p.message,
-                                weight=p.weight, replacements=list(p.suggestions), examples=examples, signal=p.signal))
+                                weight=p.weight, hint=p.hint, replacements=list(p.replacements), examples=examples,
+                                signal=p.signal))
         return out

@@ -1,7 +1,7 @@
 """The phrase lexicon: TOML data in ``corpora/lexicon/<lang>/*.toml``, loaded, validated, compiled.
 
 A file is one group of phrase families (LanguageTool's rulegroup, rspamd's symbol group). Each
-``[[phrase]]`` family carries its id, weight, message, suggestions, patterns and its own examples
+``[[phrase]]`` family carries its id, weight, message, hint, replacements, patterns and its own examples
 (``hit`` with the expected span in ``[brackets]``, ``miss`` without a match). See
 ``corpora/README.md`` for the pattern syntax; in short, a pattern is a space-separated list of
 token specs:
@@ -73,7 +73,8 @@ class Phrase:
     weight: float
     message: str
     short_message: str
-    suggestions: tuple[str, ...]
+    replacements: tuple[str, ...]  # concrete wordings that can take the span's place ("…" = fill in)
+    hint: str  # one sentence of advice: what to write instead
     patterns: tuple[str, ...]
     hits: tuple[Example, ...]
     misses: tuple[Example, ...]
@@ -138,7 +139,8 @@ def _phrases_of(path: Path, lang: str, data: dict[str, Any]) -> Iterable[Phrase]
                 weight=float(entry["weight"]),
                 message=entry["message"],
                 short_message=entry.get("short", data.get("short", "")),
-                suggestions=tuple(entry.get("suggestions", ())),
+                replacements=tuple(entry.get("replacements", entry.get("suggestions", ()))),
+                hint=entry.get("hint", ""),
                 patterns=tuple(entry["patterns"]),
                 hits=tuple(Example.parse(h) for h in entry.get("hit", ())),
                 misses=tuple(Example.parse(m) for m in entry.get("miss", ())),
@@ -172,8 +174,10 @@ def validate_phrase(p: Phrase) -> list[str]:
         problems.append("every hit example marks its span in [brackets]")
     if any(m.spans for m in p.misses):
         problems.append("miss examples carry no [brackets]")
-    if p.category == "GENERIC_PHRASE" and not p.suggestions:
-        problems.append("a generic phrase needs at least one replacement suggestion")
+    if p.category == "GENERIC_PHRASE" and not p.replacements:
+        problems.append("a generic phrase needs at least one replacement")
+    if p.hint and _sentences(p.hint) != 1:
+        problems.append("the hint must be exactly one sentence")
     if _sentences(p.message) != 1:
         problems.append("the message must be exactly one sentence")
     return problems

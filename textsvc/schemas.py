@@ -100,8 +100,10 @@ class Match(Base):
     length: Annotated[int, Meta(description="Length in UTF-16 code units.")]
     message: str
     short_message: str
-    replacements: list[Replacement]
+    replacements: Annotated[list[Replacement], Meta(
+        description="Concrete wordings that can take the span's place; '…' marks what the writer fills in.")]
     weight: float
+    hint: str = ""
 
 
 class TemplateMatch(Base):
@@ -292,6 +294,7 @@ class Rule(Base):
     weight: float
     replacements: list[str]
     examples: list[RuleExample]
+    hint: str = ""
     signal: str | None = None
 
 
