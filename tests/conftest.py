@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from textsvc.lexicon import Lexicon, load_lexicon
@@ -64,3 +72,38 @@ def analyze(analyzer, text: str, **fields):
     from textsvc.schemas import AnalyzeRequest
 
     return analyzer.analyze(msgspec.convert({"text": text, **fields}, AnalyzeRequest))
+
+
+@contextmanager
+def running_server(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = None,
+                   db: Path | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A real `textsvc serve` process on a free loopback port, its log in a file beside the DB."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = db or tmp_path / "live.db"
+    log = (tmp_path / f"serve-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textsvc.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, "TEXTSVC_DB_PATH": str(db), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("server did not become ready:\n" + Path(log.name).read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()

@@ -7,34 +7,14 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
-import pytest
 
-from tests.test_server import _free_port
+from tests.conftest import running_server
 
 SECONDS = float(os.environ.get("TEXTSVC_STRESS_SECONDS", "30"))
-
-
-def start(db, workers=1, extra_env=None):
-    port = _free_port()
-    env = {**os.environ, "TEXTSVC_DB_PATH": str(db), **(extra_env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "textsvc.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("server did not start")
 
 
 def template(n: int, tag: str) -> dict:
@@ -42,9 +22,12 @@ def template(n: int, tag: str) -> dict:
                     f"freuen uns auf Ihre Rückmeldung zum Thema {tag}{n}y.", "language": "de"}
 
 
+ROWS = [template(n, "crash") for n in range(30_000)]
+BODY = "\n".join(json.dumps(t) for t in ROWS).encode()
+
+
 def test_four_workers_under_concurrent_writes_lose_and_duplicate_nothing(tmp_path):
-    proc, base = start(tmp_path / "stress.db", workers=4)
-    try:
+    with running_server(tmp_path, workers=4) as (_, base):
         seed = httpx.get(base + "/ready").json()["templates"]
         stop = time.monotonic() + SECONDS
         written: set[str] = set()
@@ -91,21 +74,29 @@ def test_four_workers_under_concurrent_writes_lose_and_duplicate_nothing(tmp_pat
         texts = [row["text"] for row in exported]
         assert len(texts) == len(set(texts)) == seed + len(written)
         assert written <= set(texts)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_kill_9_during_import_leaves_whole_batches_and_the_import_resumes(tmp_path):
     db = tmp_path / "crash.db"
-    proc, base = start(db)
-    seed = httpx.get(base + "/ready").json()["templates"]
-    rows = [template(n, "crash") for n in range(30_000)]
-    body = "\n".join(json.dumps(t) for t in rows).encode()
+    with running_server(tmp_path, db=db) as (proc, base):
+        seed = httpx.get(base + "/ready").json()["templates"]
+        _import_and_kill(proc, base, db, seed)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    imported = conn.execute("SELECT count(*) FROM templates").fetchone()[0] - seed
+    conn.close()
+    assert 0 < imported < len(ROWS) and imported % 500 == 0  # whole batches only
 
+    with running_server(tmp_path, db=db) as (_, base):
+        report = httpx.post(base + "/v1/templates/import", content=BODY, timeout=300).json()
+        assert report["inserted"] == len(ROWS) - imported and report["duplicates"] == imported
+        assert httpx.get(base + "/ready").json()["templates"] == seed + len(ROWS)
+
+
+def _import_and_kill(proc, base, db, seed) -> None:
     def send():
         try:
-            httpx.post(base + "/v1/templates/import", content=body, timeout=120)
+            httpx.post(base + "/v1/templates/import", content=BODY, timeout=120)
         except httpx.HTTPError:
             pass  # the server dies under this request
 
@@ -115,22 +106,7 @@ def test_kill_9_during_import_leaves_whole_batches_and_the_import_resumes(tmp_pa
     deadline = time.monotonic() + 60
     while conn.execute("SELECT count(*) FROM templates").fetchone()[0] <= seed + 500 and time.monotonic() < deadline:
         time.sleep(0.05)
+    conn.close()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     sender.join()
-    conn.close()
-
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    imported = conn.execute("SELECT count(*) FROM templates").fetchone()[0] - seed
-    conn.close()
-    assert 0 < imported < len(rows) and imported % 500 == 0  # whole batches only
-
-    proc, base = start(db)
-    try:
-        report = httpx.post(base + "/v1/templates/import", content=body, timeout=300).json()
-        assert report["inserted"] == len(rows) - imported and report["duplicates"] == imported
-        assert httpx.get(base + "/ready").json()["templates"] == seed + len(rows)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

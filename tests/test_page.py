@@ -9,16 +9,13 @@ is skipped.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import running_server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 CHROMIUM = shutil.which("chromium")
@@ -47,37 +44,10 @@ EMOJI_DRAFT = "👋🏽😀 Hallo, ich würde mich freuen, Sie in meinem Netzwer
 # --- fixtures -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    port = _free_port()
-    db = tmp_path_factory.mktemp("page") / "page.db"
-    env = {**os.environ, "TEXTSVC_DB_PATH": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "textsvc.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(proc.stdout.read().decode())
-        try:
-            if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(tmp_path_factory.mktemp("page")) as (_, base):
+        yield base
 
 
 @pytest.fixture(scope="module")

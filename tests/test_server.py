@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import running_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
-    db = tmp_path_factory.mktemp("serve") / "live.db"
-    env = {**os.environ, "TEXTSVC_DB_PATH": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "textsvc.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(proc.stdout.read().decode())
-        try:
-            if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready")
-    yield base, db
-    proc.terminate()
-    proc.wait(timeout=20)
+    tmp = tmp_path_factory.mktemp("serve")
+    with running_server(tmp) as (_, base):
+        yield base, tmp / "live.db"
 
 
 def test_live_server_analyzes_and_seeds_its_database(server):
@@ -57,9 +27,14 @@ def test_live_server_analyzes_and_seeds_its_database(server):
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
 
 
-def test_live_server_does_not_store_analysed_text(server):
+def test_live_server_neither_stores_nor_logs_analysed_text(server):
     base, db = server
     secret = "Hallo Frau Quendolin-Zabelstein, wir trafen uns beim Imkerverein Oberwiesenthal."
-    httpx.post(base + "/v1/analyze", json={"text": secret})
+    r = httpx.post(base + "/v1/analyze", json={"text": secret}, headers={"X-Request-ID": "live-secret-1"})
+    assert r.headers["x-request-id"] == "live-secret-1"
+    httpx.post(base + "/v1/check", json={"text": secret})
     for path in db.parent.glob(db.name + "*"):
         assert b"Quendolin" not in path.read_bytes()
+    logs = "".join(p.read_text(errors="replace") for p in db.parent.glob("serve-*.log"))
+    assert '"requestId": "live-secret-1"' in logs  # the access log is written …
+    assert "Quendolin" not in logs and "Imkerverein" not in logs  # … without the text

@@ -11,6 +11,7 @@ import msgspec
 import yaml
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.prometheus import PrometheusController
 from litestar.openapi import OpenAPIConfig
@@ -65,6 +66,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=middleware,
         cors_config=cors,
+        logging_config=LoggingConfig(
+            loggers={"textsvc": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False}},
+            log_exceptions="always",
+        ),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

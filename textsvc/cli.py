@@ -55,19 +55,8 @@ def analyze(text: str | None, as_json: bool, language: str, fmt: str) -> None:
 
     Exit status: 0 accept, 1 review or decline, 2 bad input.
     """
-    raw = text if text is not None else sys.stdin.read()
-    try:
-        if as_json:
-            req = msgspec.json.decode(raw.encode(), type=AnalyzeRequest)
-        else:
-            req = AnalyzeRequest(text=raw.rstrip("\n") if text is None else raw, language=language)
-        result = _analyzer().analyze(req)
-    except (msgspec.ValidationError, msgspec.DecodeError, TextsvcError) as exc:
-        raise click.UsageError(str(exc)) from exc
-    if fmt == "json":
-        click.echo(msgspec.json.encode(result).decode())
-    else:
-        click.echo(render(req.text, result))
+    req, result = _run("analyze", text, as_json, language=language)
+    click.echo(msgspec.json.encode(result).decode() if fmt == "json" else render(req.text, result))
     sys.exit(0 if result.verdict.action == "accept" else 1)
 
 
@@ -84,21 +73,23 @@ def check(text: str | None, as_json: bool, language: str, platform: str | None, 
 
     Exit status: 0 ready, 1 revise, 2 bad input.
     """
+    req, result = _run("check", text, as_json, language=language, platform=platform)
+    click.echo(msgspec.json.encode(result).decode() if fmt == "json" else render_check(req.text, result))
+    sys.exit(0 if result.verdict.action == "ready" else 1)
+
+
+def _run(verb: str, text: str | None, as_json: bool, **fields: object):  # type: ignore[no-untyped-def]
+    """Build the request from TEXT, stdin or a JSON body and run ``Analyzer.<verb>``; bad input exits 2."""
     raw = text if text is not None else sys.stdin.read()
     try:
         if as_json:
             req = msgspec.json.decode(raw.encode(), type=AnalyzeRequest)
         else:
-            req = AnalyzeRequest(text=raw.rstrip("\n") if text is None else raw, language=language,
-                                 platform=platform)  # type: ignore[arg-type]
-        result = _analyzer().check(req)
+            body = raw.rstrip("\n") if text is None else raw
+            req = msgspec.convert({"text": body, **{k: v for k, v in fields.items() if v is not None}}, AnalyzeRequest)
+        return req, getattr(_analyzer(), verb)(req)
     except (msgspec.ValidationError, msgspec.DecodeError, TextsvcError) as exc:
         raise click.UsageError(str(exc)) from exc
-    if fmt == "json":
-        click.echo(msgspec.json.encode(result).decode())
-    else:
-        click.echo(render_check(req.text, result))
-    sys.exit(0 if result.verdict.action == "ready" else 1)
 
 
 @main.command()
