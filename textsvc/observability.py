@@ -61,7 +61,7 @@ class RequestLogMiddleware(ASGIMiddleware):
                 await next_app(scope, receive, send_with_id)
             except HTTPException as exc:  # raised by middleware (rate limit), not by a handler
                 request: Request[Any, Any, Any] = Request(scope, receive)
-                response = on_http_error(request, exc).to_asgi_response(app=scope["app"], request=request)
+                response = on_http_error(request, exc).to_asgi_response(None, request)
                 await response(scope, receive, send_with_id)
         finally:
             access_log.info(json.dumps({
