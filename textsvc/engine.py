@@ -18,9 +18,9 @@ from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, Unsupport
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
 from textsvc.observability import CORPUS_SIZE
-from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language
+from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language, rare_words
 from textsvc.normalize import utf16_span
-from textsvc.personalization import score_personalization
+from textsvc.personalization import TextFacts, score_personalization
 from textsvc.phrases import PhraseChecker, PhraseHit
 from textsvc.policy import load_policy
 from textsvc.profile import check_profile
@@ -140,6 +140,7 @@ class Analyzer:
             doc = self.pipelines[lang](text)
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents]
+            rare = rare_words(doc, self.policy.personalization.rare_word_zipf)
         placeholders = find_placeholders(text)
         fp = self.skeleton(req)
         templates = self.match_templates(fp, record=record_sightings)
@@ -152,9 +153,9 @@ class Analyzer:
                                    last_seen=seen.last_seen,
                                    mass_sent=seen.senders >= self.policy.sightings.mass_sent_senders)
         strength = self.policy.template_strength(best.similarity) if best else 0.0
+        facts = TextFacts(text=text, sentences=sentences, hits=hits, placeholders=placeholders, rare=rare)
         personalization = score_personalization(
-            text, sentences, hits, req.recipient, placeholders,
-            (best.similarity, strength) if best else None, self.policy.personalization, messages,
+            facts, req.recipient, (best.similarity, strength) if best else None, self.policy.personalization, messages,
         )
         return Findings(
             language=Language(code=lang, detected=detected, confidence=confidence),  # type: ignore[arg-type]

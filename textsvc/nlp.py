@@ -1,4 +1,4 @@
-"""The spaCy pipelines: the only module that imports spaCy (and simplemma).
+"""The spaCy pipelines and word statistics: the only module that imports spaCy, simplemma, wordfreq.
 
 Each supported language gets one pipeline, built once at start-up and shared by every check:
 
@@ -22,6 +22,7 @@ from typing import Any
 
 import simplemma
 import spacy
+from wordfreq import zipf_frequency
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Token
@@ -215,6 +216,24 @@ def _obligatory(pattern: list[dict[str, Any]]) -> list[Need]:
             elif isinstance(value, dict) and "REGEX" in value:
                 needs.append((attr, re.compile(value["REGEX"])))
     return needs
+
+
+def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
+    """Character spans of words rarer than ``max_zipf`` (wordfreq's Zipf scale: 3 = once per
+    million words): names, places, products, jargon. Boilerplate is written in common words, so
+    rare words are what a text written for one person is made of."""
+    lang = doc.lang_
+    return [
+        (t.idx, t.idx + len(t.text))
+        for t in doc
+        if len(t.text) > 3 and not t.like_num and any(ch.isalpha() for ch in t.text)
+        and _zipf(t.text, lang) < max_zipf
+    ]
+
+
+@lru_cache(maxsize=200_000)
+def _zipf(word: str, lang: str) -> float:
+    return zipf_frequency(word, lang)
 
 
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {}

@@ -39,24 +39,27 @@ class _Found:
         self.evidence.append(Evidence(text=text[start:end], start=start, end=end, rule_id=rule_id))
 
 
+@dataclass(frozen=True, slots=True)
+class TextFacts:
+    """What the NLP pass found in one text; every span is code points into the original text."""
+
+    text: str
+    sentences: Sequence[tuple[int, int]]  # sentence spans
+    hits: Sequence[PhraseHit]  # generic phrases and personal signals from the lexicon
+    placeholders: Sequence[tuple[int, int]]  # leftover merge fields
+    rare: Sequence[tuple[int, int]]  # words rarer than policy.rare_word_zipf
+
+
 def score_personalization(
-    text: str,
-    sentences: Sequence[tuple[int, int]],
-    hits: Sequence[PhraseHit],
+    facts: TextFacts,
     recipient: Recipient | None,
-    placeholders: Sequence[tuple[int, int]],
     template: tuple[float, float] | None,
     policy: PersonalizationPolicy,
     messages: Messages,
 ) -> Personalization:
-    """Score one text.
-
-    Args:
-        sentences: code-point spans of the sentences (from the NLP pipeline).
-        hits: generic phrases and personal signals found by the lexicon.
-        placeholders: spans of leftover merge fields.
-        template: ``(similarity, strength)`` of the best template match, if any.
-    """
+    """Score one text; ``template`` is ``(similarity, strength)`` of the best template match."""
+    text, hits, placeholders = facts.text, facts.hits, facts.placeholders
+    weights = policy.factors
     if not text.strip():
         signals = [Signal(id=s, present=False, points=0, detail=messages.get("signals", s)) for s in policy.points]
         return Personalization(score=0, base=0, clamp=0, signals=signals)
@@ -67,13 +70,20 @@ def score_personalization(
     for hit in hits:
         if hit.phrase.category == "PERSONAL_SIGNAL" and hit.phrase.signal in found:
             found[hit.phrase.signal].add(text, hit.start, hit.end, hit.phrase.weight, hit.phrase.id)
-    _recipient_mentions(text, recipient, found, blocked, sat, messages)
-    for start, end in sentences:
+    filled = _recipient_mentions(text, recipient, found, blocked, sat, sat * weights["recipient_field"], messages)
+    for start, end in facts.sentences:
         if text[start:end].rstrip().endswith("?") and not _covered(start, end, blocked):
-            found["NEXT_STEP"].add(text, start, end, 0.7 * sat)
+            found["NEXT_STEP"].add(text, start, end, weights["question"] * sat)
+    details = found["SPECIFIC_DETAILS"]
     for m in _DETAIL.finditer(text):
         if fold(m.group().strip("„“\"«»")) not in messages.common_acronyms and not _overlaps(m.start(), m.end(), blocked):
-            found["SPECIFIC_DETAILS"].add(text, m.start(), m.end(), 0.5 * sat)
+            details.add(text, m.start(), m.end(), weights["detail"] * sat)
+    seen_words = {fold(e.text) for e in details.evidence}
+    for start, end in facts.rare:
+        word = fold(text[start:end])
+        if word not in seen_words and word not in filled and not _overlaps(start, end, blocked):
+            seen_words.add(word)
+            details.add(text, start, end, weights["rare_word"] * sat)
 
     similarity, strength = template or (0.0, 0.0)
     keep = 1.0 - strength
@@ -123,9 +133,14 @@ def _penalties(
 
 def _recipient_mentions(
     text: str, recipient: Recipient | None, found: dict[str, _Found],
-    blocked: list[tuple[int, int]], sat: float, messages: Messages,
-) -> None:
-    """Name used; company, position, interests or groups of the recipient mentioned."""
+    blocked: list[tuple[int, int]], sat: float, field_weight: float, messages: Messages,
+) -> frozenset[str]:
+    """Name used; company, position, interests or groups of the recipient mentioned.
+
+    A mention of a profile field counts less than a reference the lexicon recognises (a talk, an
+    article): mail merge fills in the company too. Returns the folded words of the recipient's
+    fields, which are not "rare details" of the text.
+    """
     tokens = [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
     r = recipient or Recipient()
     names = name_words([r.first_name, r.last_name])
@@ -138,8 +153,9 @@ def _recipient_mentions(
     for value in fields:
         for s, e in _mentions(tokens, value):
             if not _overlaps(s, e, blocked):
-                found["CONCRETE_REFERENCE"].add(text, s, e, sat)
+                found["CONCRETE_REFERENCE"].add(text, s, e, field_weight)
                 break
+    return names | name_words(fields)
 
 
 def _mentions(tokens: list[tuple[str, int, int]], value: str | None) -> list[tuple[int, int]]:

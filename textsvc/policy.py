@@ -33,7 +33,9 @@ class PersonalizationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     generic_cap: int
     template_penalty: int
     placeholder_penalty: int
+    rare_word_zipf: float
     points: dict[str, int]
+    factors: dict[str, float]
 
 
 class TemplatePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
