@@ -126,3 +126,15 @@ def test_openapi_declares_problem_responses(client):
     responses = schema["paths"]["/v1/analyze"]["post"]["responses"]
     for status in ("400", "413", "422"):
         assert "application/problem+json" in responses[status]["content"]
+
+
+def test_batch_answers_every_item_in_order(client):
+    items = [{"id": "b1", "text": "Ich schließe Synergien nicht aus."}, {"id": "b2", "text": "", "language": "en"},
+             {"id": "b3", "text": "Hi Tom, great talk at PyCon on Friday, could I ask about your async setup?"}]
+    body = client.post("/v1/analyze/batch", json={"items": items}).json()
+    assert [r["id"] for r in body["results"]] == ["b1", "b2", "b3"]
+    assert body["results"][0]["matches"][0]["ruleId"] == "DE_SYNERGIEN_NICHT_AUSSCHLIESSEN"
+    assert body["results"][2]["language"]["code"] == "en"
+    r = client.post("/v1/analyze/batch", json={"items": [{"id": "x", "text": "hi", "language": "fr"}]})
+    assert r.status_code == 422  # one unsupported language fails the batch, as a single request would
+    assert client.post("/v1/analyze/batch", json={"items": []}).status_code == 400

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -23,6 +24,9 @@ from textsvc.problems import responses
 from textsvc.schemas import (
     AnalyzeRequest,
     AnalyzeResponse,
+    BatchRequest,
+    BatchResponse,
+    BatchResult,
     CheckResponse,
     FeedbackIn,
     FeedbackOut,
@@ -71,6 +75,18 @@ class AnalysisController(Controller):
         result = _analyzer(state).analyze(data)
         count_analysis(result)
         return result
+
+    @post("/analyze/batch", status_code=200, sync_to_thread=True, operation_id="AnalyzeBatch",
+          responses=responses(400, 413, 422, 500))
+    def analyze_batch(self, state: State, data: JSONBody[BatchRequest]) -> BatchResponse:
+        """Judge up to 100 requests in one call; results come back in the order of the items."""
+        analyzer = _analyzer(state)
+        results = []
+        for item in data.items:
+            result = analyzer.analyze(item)
+            count_analysis(result)
+            results.append(BatchResult(id=item.id, **msgspec.structs.asdict(result)))
+        return BatchResponse(results=results)
 
     @post("/check", status_code=200, sync_to_thread=True, operation_id="CheckDraft",
           responses=responses(400, 413, 422, 500))

@@ -192,6 +192,22 @@ class AnalyzeResponse(Base):
     client_token: str | None = None
 
 
+class BatchItem(AnalyzeRequest, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=200, description="The caller's id, echoed in the result.")]
+
+
+class BatchRequest(Base):
+    items: Annotated[list[BatchItem], Meta(min_length=1, max_length=100)]
+
+
+class BatchResult(AnalyzeResponse, kw_only=True):
+    id: str
+
+
+class BatchResponse(Base):
+    results: list[BatchResult]
+
+
 # --- templates ------------------------------------------------------------------------------
 
 
