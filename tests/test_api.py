@@ -138,3 +138,11 @@ def test_batch_answers_every_item_in_order(client):
     r = client.post("/v1/analyze/batch", json={"items": [{"id": "x", "text": "hi", "language": "fr"}]})
     assert r.status_code == 422  # one unsupported language fails the batch, as a single request would
     assert client.post("/v1/analyze/batch", json={"items": []}).status_code == 400
+
+
+def test_api_docs_are_served_without_a_cdn(client):
+    page = client.get("/schema/swagger").text
+    assert "/static/swagger/swagger-ui-bundle.js" in page
+    assert "https://" not in page.split("<body>")[0]  # nothing in the head loads from elsewhere
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    assert "openapi: 3.1.0" in client.get("/schema/openapi.yaml").text

@@ -78,7 +78,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
-            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[
+                JsonRenderPlugin(),
+                YamlRenderPlugin(),
+                # served from textsvc/static/swagger (swagger-ui-dist 5 from npm): no CDN, works offline
+                SwaggerRenderPlugin(
+                    js_url="/static/swagger/swagger-ui-bundle.js",
+                    css_url="/static/swagger/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
+                ),
+            ],
             components=Components(
                 security_schemes={"apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header")}
             ),
