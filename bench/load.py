@@ -102,7 +102,7 @@ def main() -> None:
     body = "\n".join(json.dumps(t) for t in generated_templates(extra)).encode()
     store = Store(db)
     t0 = time.perf_counter()
-    import_templates(store, parse_import(body))
+    import_templates(store, parse_import(body, min_words=6))
     store.close()
     print(f"corpus: {args.templates} templates (import {time.perf_counter() - t0:.1f} s)")
 

@@ -183,10 +183,11 @@ def test_empty_index(tmp_path):
 
 def test_candidates_module_does_not_use_rapidfuzz():
     import re
+    from pathlib import Path
 
     import textsvc.candidates as mod
 
-    source = open(mod.__file__, encoding="utf-8").read()
+    source = Path(mod.__file__).read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+rapidfuzz", source, re.MULTILINE)
 
 

@@ -164,3 +164,10 @@ def test_unlisted_skeleton_from_five_senders_is_mass_sent_and_no_text_is_stored(
         data = path.read_bytes()
         for secret in (b"Quokka", b"Testlizenzen", b"Quast", "dreißig".encode()):
             assert secret not in data, (path.name, secret)
+
+
+def test_import_rejects_texts_too_short_to_ever_match(api):
+    body = lines({"text": "Hallo {Vorname}, 123 456 789 101 112!", "language": "de"}, GOOD[0])
+    report = api.post("/v1/templates/import", content=body, headers={**NDJSON, "X-API-Key": KEY}).json()
+    assert report["inserted"] == 1 and [r["line"] for r in report["rejected"]] == [1]
+    assert "too short" in report["rejected"][0]["detail"]

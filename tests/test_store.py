@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from textsvc.errors import NotFound
 from textsvc.store import Store
@@ -100,3 +103,23 @@ def test_fingerprints_of_an_older_algorithm_are_recomputed_and_twins_merged(tmp_
     again = Store(path)
     (tid, fp), = again.fingerprints().items()
     assert fp != "old" and again.get(tid).times_seen == 3
+
+
+WORDS = ["Netzwerk", "Vertrieb", "Angebot", "Beratung", "Synergie", "Kontakt", "{Vorname}", "[Firma]", "42",
+         "Grüße", "Hallo", "gern", "Termin", "Projekt", "Zukunft", "Austausch", "Straße", "STRASSE", "😀"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=14).map(" ".join), max_size=25))
+def test_import_is_idempotent_for_any_texts(tmp_path, texts):
+    from textsvc.corpus import import_templates, parse_import
+
+    store = Store(tmp_path / f"prop-{abs(hash(tuple(texts)))}.db")
+    body = "\n".join(json.dumps({"text": t + " " * 20, "language": "de"}) for t in texts).encode()
+    first = import_templates(store, parse_import(body, min_words=6))
+    count = store.count()
+    second = import_templates(store, parse_import(body, min_words=6))
+    assert second.inserted == 0 and store.count() == count == first.inserted
+    assert second.duplicates == first.inserted + first.duplicates
+    assert second.rejected == first.rejected
+    store.close()

@@ -149,7 +149,7 @@ class TemplateController(Controller):
         ``{text, language, platform?, source?, tags?}``: idempotent, with the line and reason of
         every rejected line; each batch is written all or nothing."""
         analyzer = _analyzer(state)
-        report = import_templates(analyzer.store, parse_import(body))
+        report = import_templates(analyzer.store, parse_import(body, min_words=analyzer.policy.templates.min_words))
         analyzer.refresh_index()
         return report
 

@@ -154,7 +154,10 @@ def templates_import(file) -> None:  # type: ignore[no-untyped-def]
     """Import NDJSON or a JSON array from FILE (- for stdin); idempotent; bad lines are reported."""
     from textsvc.corpus import import_templates, parse_import
 
-    parsed = parse_import(file.read())
+    from textsvc.policy import load_policy
+
+    policy = load_policy(Settings.from_env().corpora_dir / "policy.toml")
+    parsed = parse_import(file.read(), min_words=policy.templates.min_words)
     with click.progressbar(length=len(parsed.items), label="importing", file=sys.stderr) as bar:
         report = import_templates(_store(), parsed, progress=bar.update)
     for r in report.rejected:

@@ -14,20 +14,25 @@ import msgspec
 
 from textsvc.schemas import ImportRejected, ImportReport, TemplateImport, TemplateOut
 from textsvc.store import Store, Template
+from textsvc.templates import fingerprint
 
 BATCH = 500
 
 
 @dataclass
 class ParsedImport:
+    min_words: int
     items: list[tuple[int, TemplateImport]] = field(default_factory=list)
     rejected: list[ImportRejected] = field(default_factory=list)
     received: int = 0
 
 
-def parse_import(body: bytes) -> ParsedImport:
-    """Read a JSON array or NDJSON (one object per line); keep the line number of each item."""
-    parsed = ParsedImport()
+def parse_import(body: bytes, *, min_words: int) -> ParsedImport:
+    """Read a JSON array or NDJSON (one object per line); keep the line number of each item.
+
+    A text whose skeleton has fewer than ``min_words`` words is rejected: it could never match.
+    """
+    parsed = ParsedImport(min_words=min_words)
     if body.lstrip()[:1] == b"[":
         try:
             rows = msgspec.json.decode(body)
@@ -53,9 +58,16 @@ def parse_import(body: bytes) -> ParsedImport:
 
 def _validate(parsed: ParsedImport, n: int, row: object) -> None:
     try:
-        parsed.items.append((n, msgspec.convert(row, TemplateImport)))
+        item = msgspec.convert(row, TemplateImport)
     except msgspec.ValidationError as exc:
         parsed.rejected.append(ImportRejected(line=n, detail=str(exc)))
+        return
+    if len(fingerprint(item.text).split()) < parsed.min_words:
+        parsed.rejected.append(ImportRejected(
+            line=n, detail=f"too short: a template needs at least {parsed.min_words} words besides greeting, "
+                           "sign-off, numbers and merge fields"))
+        return
+    parsed.items.append((n, item))
 
 
 def import_templates(store: Store, parsed: ParsedImport, *, source: str = "import",
