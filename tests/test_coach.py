@@ -72,7 +72,7 @@ def test_blockers_placeholder_length_and_mixed_address(analyzer):
 
 
 def test_checking_a_template_stores_nothing(analyzer):
-    template = next(iter(analyzer.store.fingerprints()))
+    template = next(analyzer.store.iter_fingerprints())[0]
     text = analyzer.store.get(template).text
     before = analyzer.store.get(template).times_seen
     r = check(analyzer, text)

@@ -30,7 +30,7 @@ def test_migrations_create_tables_in_wal_mode_and_are_idempotent(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    assert names == ["m001_templates", "m002_wal", "m003_governance_and_sightings"]
+    assert names == ["m001_templates", "m002_wal", "m003_governance_and_sightings", "m004_template_changes"]
 
 
 def test_same_normalised_text_is_stored_once(store):
@@ -65,7 +65,7 @@ def test_another_connection_sees_writes_through_the_versions(tmp_path):
     a.add(TEXT, language="de", source="test")
     after = (b.data_version(), b.corpus_version())
     assert after[0] != before[0] and after[1] == before[1] + 1
-    assert len(b.fingerprints()) == 1
+    assert len(dict(b.iter_fingerprints())) == 1
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):
@@ -101,7 +101,7 @@ def test_fingerprints_of_an_older_algorithm_are_recomputed_and_twins_merged(tmp_
     store.db.execute("UPDATE templates SET fingerprint = 'old', fingerprint_version = 0, times_seen = 3")
     store.close()
     again = Store(path)
-    (tid, fp), = again.fingerprints().items()
+    (tid, fp), = dict(again.iter_fingerprints()).items()
     assert fp != "old" and again.get(tid).times_seen == 3
 
 

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            app.state.analyzer.save_index()
             store.close()
 
     middleware: list[Any] = [RequestLogMiddleware(), PROMETHEUS.middleware]

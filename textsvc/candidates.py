@@ -74,10 +74,6 @@ def length_bounds(n: int, min_similarity: float) -> tuple[int, int]:
     return math.ceil(n * r / (2.0 - r) - 1e-9), math.floor(n * (2.0 - r) / r + 1e-9)
 
 
-def _idf(n: int, df: int) -> float:
-    return math.log1p(n / max(df, 1))
-
-
 class _Generation:
     """One immutable main segment with its removals and the delta of writes since it was built."""
 

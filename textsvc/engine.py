@@ -44,7 +44,8 @@ from textsvc.schemas import (
 from textsvc.scoring import decide
 from textsvc.settings import Settings
 from textsvc.store import Store, Template
-from textsvc.templates import TemplateIndex, find_placeholders, fingerprint, name_words
+from textsvc.candidates import CandidateIndex
+from textsvc.templates import FINGERPRINT_VERSION, TemplateIndex, find_placeholders, fingerprint, name_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class Findings:
     strength: float
     personalization: Personalization
     sighting: SightingOut | None
+
+
+SAVE_AFTER_CHANGES = 1000  # applied changes after which a worker saves the candidate index
 
 
 class Analyzer:
@@ -85,11 +89,9 @@ class Analyzer:
         self.store = store
         if settings.seed:
             store.seed(sorted((corpora / "templates").glob("*.jsonl")))
-        t = self.policy.templates
-        self.index = TemplateIndex({}, min_words=t.min_words, min_similarity=t.min_similarity)
-        self._seen_versions: tuple[int, int] = (-1, -1)
         self._nlp_lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._open_index()
         self.refresh_index()
 
     # --- the analysis ------------------------------------------------------------------------
@@ -233,19 +235,49 @@ class Analyzer:
             for c in candidates
         ]
 
+    def _open_index(self) -> None:
+        """The saved candidate index, caught up from the change log; built (and saved) when missing or
+        made for another fingerprint version."""
+        t = self.policy.templates
+        state = {"fingerprint_version": FINGERPRINT_VERSION}
+        try:
+            candidates = CandidateIndex.load(self.store.index_dir)
+            if candidates.state.get("fingerprint_version") != FINGERPRINT_VERSION:
+                raise ValueError("fingerprint version changed")
+            self._seq = int(candidates.state["seq"])
+        except (OSError, ValueError, KeyError):
+            self._seq = self.store.last_change()  # before reading: later changes are replayed
+            candidates = CandidateIndex.build(self.store.iter_fingerprints())
+            candidates.save(self.store.index_dir, state={**state, "seq": self._seq})
+        self._unsaved = 0
+        self.index = TemplateIndex(candidates, min_words=t.min_words, min_similarity=t.min_similarity)
+        self._seen_versions: tuple[int, int] = (-1, -1)
+
     def refresh_index(self) -> None:
-        """Reload the index when another process (or this one) changed the corpus."""
+        """Apply the corpus changes another process (or this one) made since the last look."""
         versions = (self.store.data_version(), self.store.corpus_version())
         if versions == self._seen_versions:
             return
         with self._index_lock:
             if versions[1] != self._seen_versions[1]:
-                t = self.policy.templates
-                self.index = TemplateIndex(self.store.fingerprints(), min_words=t.min_words,
-                                           min_similarity=t.min_similarity)
+                self._seq, changes = self.store.changes_since(self._seq)
+                for tid, fp in changes:
+                    if fp is None:
+                        self.index.remove(tid)
+                    else:
+                        self.index.put(tid, fp)
+                self._unsaved += len(changes)
+                if self._unsaved >= SAVE_AFTER_CHANGES:
+                    self.save_index()
                 for status, n in self.store.count_by_status().items():
                     CORPUS_SIZE.labels(status).set(n)
             self._seen_versions = versions
+
+    def save_index(self) -> None:
+        """Persist the candidate index with its change-log position (also at shutdown)."""
+        self.index.candidates.save(self.store.index_dir,
+                                   state={"fingerprint_version": FINGERPRINT_VERSION, "seq": self._seq})
+        self._unsaved = 0
 
     def feedback(self, fb: FeedbackIn) -> FeedbackOut:
         """A user's judgement: a text is a template (report) or a match or rule was wrong (dispute)."""

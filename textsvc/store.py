@@ -102,6 +102,19 @@ def m003_governance_and_sightings(db: Database) -> None:
     db.table("templates").enable_fts(["text"], tokenize="trigram", create_triggers=True)
 
 
+@migrations()
+def m004_template_changes(db: Database) -> None:
+    """A log of template changes, written by triggers in the writing transaction: workers and the
+    saved candidate index catch up from a position in it instead of reloading every fingerprint."""
+    db.execute("CREATE TABLE template_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, template_id TEXT NOT NULL) STRICT")
+    db.execute("""CREATE TRIGGER template_changes_insert AFTER INSERT ON templates
+                  BEGIN INSERT INTO template_changes (template_id) VALUES (NEW.id); END""")
+    db.execute("""CREATE TRIGGER template_changes_update AFTER UPDATE OF fingerprint, status ON templates
+                  BEGIN INSERT INTO template_changes (template_id) VALUES (NEW.id); END""")
+    db.execute("""CREATE TRIGGER template_changes_delete AFTER DELETE ON templates
+                  BEGIN INSERT INTO template_changes (template_id) VALUES (OLD.id); END""")
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     id: str
@@ -237,10 +250,38 @@ class Store:
             counts.update(self.db.execute("SELECT status, count(*) FROM templates GROUP BY status").fetchall())
         return counts
 
-    def fingerprints(self) -> dict[str, str]:
-        """Fingerprints of the templates that match: active ones only."""
+    @property
+    def index_dir(self) -> Path:
+        """Where the saved candidate index lives: beside the SQLite file."""
+        return self.path.with_name(self.path.stem + ".candidates")
+
+    def last_change(self) -> int:
         with self._lock:
-            return dict(self.db.execute("SELECT id, fingerprint FROM templates WHERE status = 'active'").fetchall())
+            return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM template_changes").fetchone()[0])
+
+    def iter_fingerprints(self, batch: int = 10_000) -> Iterator[tuple[str, str]]:
+        """``(id, fingerprint)`` of the active templates, in batches (building the candidate index)."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self.db.execute(
+                    "SELECT rowid, id, fingerprint FROM templates WHERE status = 'active' AND rowid > ?"
+                    " ORDER BY rowid LIMIT ?", [last, batch]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield from ((tid, fp) for _, tid, fp in rows)
+
+    def changes_since(self, seq: int) -> tuple[int, list[tuple[str, str | None]]]:
+        """Templates changed after log position ``seq``: ``(id, fingerprint)``, None when it no longer
+        matches (deleted, pending or suspended); and the new position."""
+        with self._lock:
+            rows = self.db.execute(
+                """SELECT c.seq, c.template_id, CASE WHEN t.status = 'active' THEN t.fingerprint END
+                   FROM template_changes c LEFT JOIN templates t ON t.id = c.template_id
+                   WHERE c.seq > ? ORDER BY c.seq""", [seq]).fetchall()
+        latest = {tid: fp for _, tid, fp in rows}
+        return (rows[-1][0] if rows else seq), list(latest.items())
 
     def get(self, template_id: str) -> Template:
         with self._lock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from textsvc.candidates import CandidateIndex
 from textsvc.normalize import LEGAL_FORMS, words
 
 SLOT = "slot"
@@ -88,25 +89,29 @@ class Candidate:
 
 
 class TemplateIndex:
-    """Fingerprints of all active templates, searched brute force with ``fuzz.ratio``.
+    """Fingerprints of all active templates: candidate retrieval (textsvc/candidates.py), then the
+    exact ``fuzz.ratio`` on the few candidates, so every similarity reported is the brute-force one.
 
     ``min_words`` keeps very short texts from matching anything (a two-word greeting is not a
-    template, whatever it resembles).
+    template, whatever it resembles). ``rerank`` candidates are scored per query.
     """
 
-    def __init__(self, fingerprints: dict[str, str], *, min_words: int, min_similarity: float) -> None:
-        self._choices = dict(fingerprints)
+    def __init__(self, fingerprints: dict[str, str] | CandidateIndex, *, min_words: int, min_similarity: float,
+                 rerank: int = 30) -> None:
+        self.candidates = (fingerprints if isinstance(fingerprints, CandidateIndex)
+                           else CandidateIndex.build(fingerprints.items()))
         self.min_words = min_words
         self.min_similarity = min_similarity
+        self.rerank = rerank
 
     def __len__(self) -> int:
-        return len(self._choices)
+        return len(self.candidates)
 
     def put(self, template_id: str, fp: str) -> None:
-        self._choices[template_id] = fp
+        self.candidates.add(template_id, fp)
 
     def remove(self, template_id: str) -> None:
-        self._choices.pop(template_id, None)
+        self.candidates.remove(template_id)
 
     def too_short(self, fp: str) -> bool:
         """Fingerprints with fewer words than ``min_words`` never match (nor become templates)."""
@@ -114,14 +119,18 @@ class TemplateIndex:
 
     def search(self, fp: str, limit: int = 3) -> list[Candidate]:
         """Templates similar to fingerprint ``fp``, best first, with similarity 0–100."""
-        if self.too_short(fp) or not self._choices:
+        if self.too_short(fp) or not len(self.candidates):
             return []
-        found = process.extract(
-            fp,
-            self._choices,
-            scorer=fuzz.ratio,
-            processor=None,
-            limit=limit,
-            score_cutoff=self.min_similarity,
-        )
+        found = self.candidates.candidates(fp, max(self.rerank, limit), self.min_similarity)
+        return self._rank(fp, dict(found), limit)
+
+    def search_exact(self, fp: str, limit: int = 3) -> list[Candidate]:
+        """The brute-force reference (every template scored): for tests and benchmarks."""
+        if self.too_short(fp):
+            return []
+        return self._rank(fp, dict(self.candidates.items()), limit)
+
+    def _rank(self, fp: str, choices: dict[str, str], limit: int) -> list[Candidate]:
+        found = process.extract(fp, choices, scorer=fuzz.ratio, processor=None, limit=limit,
+                                score_cutoff=self.min_similarity)
         return [Candidate(key, round(score, 1)) for _, score, key in found]
