@@ -87,6 +87,8 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
+    for s in stores:
+        s.flush()  # match counts are written behind
     assert stores[0].count() == 4 * 25 + 1
     assert stores[0].get(stores[0].add(TEXT, language="de", source="t")[0].id).times_seen == 100
 
@@ -123,3 +125,19 @@ def test_import_is_idempotent_for_any_texts(tmp_path, texts):
     assert second.duplicates == first.inserted + first.duplicates
     assert second.rejected == first.rejected
     store.close()
+
+
+def test_counts_are_written_behind_and_survive_close(tmp_path):
+    path = tmp_path / "t.db"
+    store = Store(path)
+    tid = store.add(TEXT, language="de", source="t")[0].id
+    assert [store.record_match(tid) for _ in range(3)] == [1, 2, 3]
+    seen = [store.sight("skeleton words", sender) for sender in ("a", "b", "a", None)]
+    assert [(s.total, s.senders) for s in seen] == [(1, 1), (2, 2), (3, 2), (4, 2)]
+    assert store.get(tid).times_seen == 3  # this process sees its own unwritten counts
+    other = Store(path)
+    assert other.get(tid).times_seen == 0  # not yet written …
+    store.close()  # … close writes them
+    assert other.get(tid).times_seen == 3
+    assert other.sight("skeleton words", "c").senders == 3
+    other.close()

@@ -12,12 +12,14 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,35 @@ class Sighting:
     last_seen: str
 
 
+# Counts (template matches, sightings) are written behind at most this late: analyses never wait
+# for SQLite's write lock, which other worker processes may hold; a crash loses this much counting.
+FLUSH_SECONDS = 0.5
+log = logging.getLogger("textsvc.store")
+
+
+@dataclass
+class _PendingSighting:
+    first_seen: str
+    last_seen: str = ""
+    total: int = 0
+    senders: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Pending:
+    matches: Counter[str] = field(default_factory=Counter)
+    sightings: dict[str, _PendingSighting] = field(default_factory=dict)
+
+    def merge(self, other: _Pending) -> None:
+        self.matches.update(other.matches)
+        for key, p in other.sightings.items():
+            mine = self.sightings.setdefault(key, _PendingSighting(first_seen=p.first_seen))
+            mine.total += p.total
+            mine.senders |= p.senders
+            mine.first_seen = min(mine.first_seen, p.first_seen)
+            mine.last_seen = max(mine.last_seen, p.last_seen)
+
+
 _SELECT = """SELECT t.*, t.rowid AS _rowid,
     (SELECT count(*) FROM reports r WHERE r.template_id = t.id AND r.kind = 'confirm') AS reports,
     (SELECT count(*) FROM reports r WHERE r.template_id = t.id AND r.kind = 'dispute') AS disputes
@@ -198,7 +229,9 @@ class Store:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
         self.db = Database(conn)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pending = _Pending()
+        self._flush_timer: threading.Timer | None = None
         with self._lock, _file_lock(path):  # several workers may start on a new file at once
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
@@ -206,6 +239,10 @@ class Store:
         self._refingerprint()
 
     def close(self) -> None:
+        timer = self._flush_timer
+        if timer is not None:
+            timer.cancel()
+        self.flush()
         with self._lock:
             self.db.close()
 
@@ -286,14 +323,19 @@ class Store:
     def get(self, template_id: str) -> Template:
         with self._lock:
             rows = list(self.db.query(_SELECT + " WHERE t.id = ?", [template_id]))
-        if not rows:
-            raise NotFound(f"template {template_id} does not exist")
-        return Template.from_row(rows[0])
+            if not rows:
+                raise NotFound(f"template {template_id} does not exist")
+            return self._counted(Template.from_row(rows[0]))
+
+    def _counted(self, t: Template) -> Template:
+        """The template with the matches this process has counted but not written yet."""
+        pending = self._pending.matches.get(t.id, 0)
+        return replace(t, times_seen=t.times_seen + pending) if pending else t
 
     def times_seen(self, template_id: str) -> int:
         with self._lock:
             row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
-        return int(row[0]) if row else 0
+            return (int(row[0]) if row else 0) + self._pending.matches.get(template_id, 0)
 
     def id_for_text(self, text: str) -> str | None:
         with self._lock:
@@ -327,7 +369,9 @@ class Store:
             rows = list(self.db.query(sql, [*args, limit + 1]))
         more = len(rows) > limit
         rows = rows[:limit]
-        return [Template.from_row(r) for r in rows], encode_cursor(rows[-1]["_rowid"]) if more else None
+        with self._lock:
+            items = [self._counted(Template.from_row(r)) for r in rows]
+        return items, encode_cursor(rows[-1]["_rowid"]) if more else None
 
     def iter_all(self, batch: int = 1000) -> Iterator[Template]:
         """Every template, in insertion order, read in batches (export)."""
@@ -411,13 +455,13 @@ class Store:
             self._bump_version()
 
     def record_match(self, template_id: str) -> int:
-        """Count one more sighting of a template; return the new ``times_seen``."""
-        with self._writing():
-            row = self.db.execute(
-                "UPDATE templates SET times_seen = times_seen + 1 WHERE id = ? RETURNING times_seen",
-                [template_id],
-            ).fetchone()
-        return int(row[0]) if row else 0
+        """Count one more sighting of a template; return the new ``times_seen`` (written behind)."""
+        with self._lock:
+            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
+            self._pending.matches[template_id] += 1
+            seen = (int(row[0]) if row else 0) + self._pending.matches[template_id]
+        self._schedule_flush()
+        return seen
 
     def _bump_version(self) -> None:
         self.db.execute(
@@ -522,25 +566,77 @@ class Store:
     # --- sightings -------------------------------------------------------------------------
 
     def sight(self, skeleton: str, sender: str | None) -> Sighting:
-        """Count one analysed message by the salted hash of its skeleton; keep no text."""
+        """Count one analysed message by the salted hash of its skeleton; keep no text.
+
+        Counted in memory and written behind (``flush``), so analyses never wait for SQLite's write
+        lock; the answer includes what this process has not written yet.
+        """
         key = hashlib.sha256((self._salt + skeleton).encode()).hexdigest()
         now = _now()
-        with self._writing():
-            new_sender = 0
+        with self._lock:
+            row = self.db.execute("SELECT total, senders, first_seen FROM sightings WHERE skeleton = ?",
+                                  [key]).fetchone() or (0, 0, now)
+            pending = self._pending.sightings.setdefault(key, _PendingSighting(first_seen=now))
+            pending.total += 1
+            pending.last_seen = now
             if sender:
                 sender_key = self._hash(sender)
-                new_sender = self.db.execute(
-                    "INSERT INTO sighting_senders (skeleton, sender) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    [key, sender_key],
-                ).rowcount
-            row = self.db.execute(
-                """INSERT INTO sightings (skeleton, total, senders, first_seen, last_seen) VALUES (?, 1, ?, ?, ?)
-                   ON CONFLICT (skeleton) DO UPDATE SET total = total + 1, senders = senders + excluded.senders,
-                   last_seen = excluded.last_seen
-                   RETURNING total, senders, first_seen, last_seen""",
-                [key, new_sender, now, now],
-            ).fetchone()
-        return Sighting(*row)
+                known = self.db.execute("SELECT 1 FROM sighting_senders WHERE skeleton = ? AND sender = ?",
+                                        [key, sender_key]).fetchone()
+                if not known:
+                    pending.senders.add(sender_key)
+            seen = Sighting(total=row[0] + pending.total, senders=row[1] + len(pending.senders),
+                            first_seen=min(row[2], pending.first_seen), last_seen=now)
+        self._schedule_flush()
+        return seen
+
+    def flush(self) -> None:
+        """Write the counts gathered in memory in one transaction (also at close)."""
+        with self._lock:
+            self._flush_timer = None
+            pending, self._pending = self._pending, _Pending()
+            if not pending.matches and not pending.sightings:
+                return
+            try:
+                self._write_counts(pending)
+            except sqlite3.Error:
+                self._pending.merge(pending)  # keep the counts for the next try
+                raise
+
+    def _write_counts(self, pending: _Pending) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.conn.executemany("UPDATE templates SET times_seen = times_seen + ? WHERE id = ?",
+                                [(n, tid) for tid, n in pending.matches.items()])
+            for key, p in pending.sightings.items():
+                new_senders = sum(
+                    self.db.execute("INSERT INTO sighting_senders (skeleton, sender) VALUES (?, ?) "
+                                    "ON CONFLICT DO NOTHING", [key, s]).rowcount
+                    for s in p.senders
+                )
+                self.db.execute(
+                    """INSERT INTO sightings (skeleton, total, senders, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+                       ON CONFLICT (skeleton) DO UPDATE SET total = total + excluded.total,
+                       senders = senders + excluded.senders, last_seen = excluded.last_seen""",
+                    [key, p.total, new_senders, p.first_seen, p.last_seen],
+                )
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _schedule_flush(self) -> None:
+        with self._lock:
+            if self._flush_timer is None:
+                self._flush_timer = threading.Timer(FLUSH_SECONDS, self._flush_quietly)
+                self._flush_timer.daemon = True
+                self._flush_timer.start()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except sqlite3.Error as exc:  # retried with the next flush; never crashes the worker
+            log.warning("could not write counts yet: %s", exc)
 
     # --- seed ------------------------------------------------------------------------------
 
