@@ -177,11 +177,13 @@ class RuleMatcher:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._strings = pipeline.nlp.vocab.strings
+        self._lang = pipeline.lang
         self._vocab = pipeline.nlp.vocab
         self._rules: list[tuple[str, Matcher, list[_Needs]]] = []
         # (attribute, word hash) → rules one of whose patterns needs that word
         self._anchors: dict[tuple[int, int], set[int]] = {}
         self._always: set[int] = set()  # rules with a pattern that needs no particular word
+        self._words: list[frozenset[int] | None] = []  # per rule: hashes one of which a sentence needs
 
     def add(self, key: str, patterns: Sequence[list[dict[str, Any]]]) -> None:
         matcher = Matcher(self._vocab, validate=True)
@@ -189,13 +191,21 @@ class RuleMatcher:
         needs = [_obligatory(p, self._strings.add) for p in patterns]
         rule = len(self._rules)
         self._rules.append((key, matcher, needs))
-        for sets, _ in needs:
-            if not sets:
+        # The anchor of a pattern is its rarest word set (by wordfreq): "Vortrag|Talk" rather
+        # than "Sie|du", so the rule is looked at only where it can plausibly match.
+        anchors = [min(sets, key=self._commonness)[1] if sets else None for sets, _ in needs]
+        self._words.append(None if None in anchors else frozenset().union(*anchors))
+        for (sets, _), anchor in zip(needs, anchors):
+            if anchor is None:
                 self._always.add(rule)
                 continue
-            attr, anchor = min(sets, key=lambda need: len(need[1]))
+            attr = next(a for a, values in sets if values is anchor)
             for word in anchor:
                 self._anchors.setdefault((attr, word), set()).add(rule)
+
+    def _commonness(self, need: tuple[int, frozenset[int]]) -> float:
+        """How often one of the words of a need occurs in running text (sum of frequencies)."""
+        return sum(10 ** _zipf(self._strings[h], self._lang) for h in need[1])
 
     def __call__(self, doc: Doc) -> Iterable[tuple[str, int, int]]:
         """Yield ``(rule id, start char, end char)`` for each match, in text order."""
@@ -217,6 +227,7 @@ class RuleMatcher:
             for h in hashes:
                 candidates.update(self._anchors.get((attr, h), ()))
         found = []
+        sentences = None
         for rule in sorted(candidates):
             key, matcher, needs = self._rules[rule]
             if any(
@@ -224,7 +235,15 @@ class RuleMatcher:
                 and all(regex_ok(attr, rx) for attr, rx in regexes)
                 for sets, regexes in needs
             ):
-                found.extend((key, start, end) for _, start, end in matcher(doc))
+                # Patterns never cross a sentence start, so the matcher runs on the sentences
+                # that hold the rule's words: a spaCy Matcher call walks every token it is given.
+                if sentences is None:
+                    sentences = [(s.start, s.end, set(columns[0][s.start:s.end]) | set(columns[1][s.start:s.end]))
+                                 for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc), None)]
+                words = self._words[rule]
+                for s_start, s_end, s_words in sentences:
+                    if s_words is None or words is None or not words.isdisjoint(s_words):
+                        found.extend((key, s_start + a, s_start + b) for _, a, b in matcher(doc[s_start:s_end]))
         for key, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             span = doc[start:end]
             yield key, span.start_char, span.end_char
