@@ -75,3 +75,18 @@ def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
     result = run("lexicon", "check")
     assert result.exit_code == 1
     assert "DE_ZZ_BROKEN" in result.output and "expected 'gehen Kaffee trinken', found 'Kaffee trinken'" in result.output
+
+
+def test_lexicon_check_names_a_misspelt_field(run, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.conftest import CORPORA
+
+    corpora = tmp_path / "corpora"
+    shutil.copytree(CORPORA / "lexicon", corpora / "lexicon")
+    (corpora / "lexicon" / "en" / "zz.toml").write_text(
+        '[[phrase]]\nid = "EN_ZZ"\nweight = 5\nmessage = "Broken."\nreplacement = ["x"]\n'
+        'patterns = ["coffee"]\nhit = ["[coffee]"]\nmiss = ["tea"]\n', encoding="utf-8")
+    monkeypatch.setenv("TEXTSVC_CORPORA_DIR", str(corpora))
+    result = run("lexicon", "check")
+    assert result.exit_code == 1 and "EN_ZZ: unknown field(s) replacement" in result.output

@@ -124,12 +124,18 @@ def load_lexicon(root: Path, lang: str) -> Lexicon:
     return Lexicon(lang=lang, phrases=tuple(phrases), sets=sets, version=digest.hexdigest()[:12])
 
 
+_FIELDS = frozenset("id weight message short hint replacements patterns hit miss category signal picky".split())
+
+
 def _phrases_of(path: Path, lang: str, data: dict[str, Any]) -> Iterable[Phrase]:
     group = data.get("group", path.stem)
     default_category = data.get("category", "GENERIC_PHRASE")
     for entry in data.get("phrase", []):
         pid = entry.get("id", "?")
         where = f"{path.name}:{pid}"
+        unknown = set(entry) - _FIELDS
+        if unknown:
+            raise LexiconError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         try:
             phrase = Phrase(
                 id=pid,
@@ -139,7 +145,7 @@ def _phrases_of(path: Path, lang: str, data: dict[str, Any]) -> Iterable[Phrase]
                 weight=float(entry["weight"]),
                 message=entry["message"],
                 short_message=entry.get("short", data.get("short", "")),
-                replacements=tuple(entry.get("replacements", entry.get("suggestions", ()))),
+                replacements=tuple(entry.get("replacements", ())),
                 hint=entry.get("hint", ""),
                 patterns=tuple(entry["patterns"]),
                 hits=tuple(Example.parse(h) for h in entry.get("hit", ())),
