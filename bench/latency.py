@@ -1,6 +1,6 @@
 """Latency, throughput and memory of the analysis, in-process (run by hand; numbers go in notes).
 
-    python bench/latency.py [--n 2000]
+    python bench/latency.py [--n 2000] [--templates 100000]
 
 Prints start-up time (pipelines, lexicons, seed corpus), p50/p90/p99 of the phrase matcher alone
 and of a whole ``Analyzer.analyze`` on the evaluation messages, messages per second on one core,
@@ -33,6 +33,8 @@ def percentiles(samples: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="analyses to time")
+    ap.add_argument("--templates", type=int, default=0,
+                    help="grow the corpus to this many templates (generated as in bench/load.py) first")
     args = ap.parse_args()
     texts = [json.loads(x) for x in (ROOT / "corpora/eval/messages.jsonl").read_text(encoding="utf-8").splitlines()]
     texts = [(t["marked"].replace("\u27e6", "").replace("\u27e7", ""), t["language"]) for t in texts]
@@ -44,11 +46,25 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db_path=Path(tmp) / "bench.db")
+        if args.templates > 302:
+            sys.path.insert(0, str(ROOT / "bench"))
+            from load import generated_templates
+
+            from textsvc.corpus import import_templates, parse_import
+
+            body = "\n".join(json.dumps(t) for t in generated_templates(args.templates - 302)).encode()
+            store = Store(settings.db_path)
+            import_templates(store, parse_import(body, min_words=6))
+            store.close()
         t1 = time.perf_counter()
         analyzer = Analyzer(settings, Store(settings.db_path))
         t2 = time.perf_counter()
-        print(f"start-up: imports {t1 - t0:.2f} s, analyzer (pipelines, lexicons, seed, index) {t2 - t1:.2f} s; "
+        print(f"start-up: imports (and corpus generation) {t1 - t0:.2f} s, analyzer (pipelines, lexicons, seed, index) {t2 - t1:.2f} s; "
               f"{len(analyzer.index)} templates")
+        print("first start builds and saves the candidate index; a restart loads it:")
+        t3 = time.perf_counter()
+        Analyzer(settings, Store(settings.db_path))
+        print(f"restart: analyzer {time.perf_counter() - t3:.2f} s")
         for text, lang in texts[:50]:  # warm caches
             analyzer.analyze(AnalyzeRequest(text=text, language=lang))
 
@@ -71,6 +87,15 @@ def main() -> None:
             times.append(time.perf_counter() - s)
         wall = time.perf_counter() - start
         print(f"analyze, language auto ({args.n} requests): {percentiles(times)}; {args.n / wall:.0f} requests/s on one core")
+        sys.path.insert(0, str(ROOT / "bench"))
+        from load import MESSAGE
+
+        times = []
+        for _ in range(args.n):
+            s = time.perf_counter()
+            analyzer.analyze(AnalyzeRequest(text=MESSAGE, language="de"))
+            times.append(time.perf_counter() - s)
+        print(f"analyze, the {len(MESSAGE)}-character German message of bench/load.py: {percentiles(times)}")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"max RSS {rss:.0f} MB")
 

@@ -27,7 +27,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = ("Hallo Frau Berger, ich habe Ihren Vortrag auf der LogiMAT in Stuttgart zu fahrerlosen "
            "Transportsystemen gehört. Wir stellen im Herbst unser Lager in Kassel um und ich würde gern "
-           "wissen, wie Sie die Schichtplanung gelöst haben. Hätten Sie nächste Woche 20 Minuten Zeit?")
+           "wissen, wie Sie die Schichtplanung gelöst haben. Hätten Sie nächste Woche 20 Minuten für ein kurzes "
+           "Telefonat?")
 
 
 def free_port() -> int:
