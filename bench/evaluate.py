@@ -58,7 +58,13 @@ def load(split: str, lang: str | None, limit: int | None) -> tuple[list[dict], l
     messages = [json.loads(x) for x in (EVAL / "messages.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     variants = [json.loads(x) for x in (EVAL / "template_variants.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     messages, variants = [m for m in messages if keep(m)], [v for v in variants if keep(v)]
-    return messages[:limit], variants[:limit]
+    if limit is None:
+        return messages, variants
+
+    def per_language(rows: list[dict]) -> list[dict]:  # a slice keeps both languages
+        return [r for lang in ("de", "en") for r in [x for x in rows if x["language"] == lang][:limit]]
+
+    return per_language(messages), per_language(variants)
 
 
 @dataclass
@@ -169,7 +175,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=["test", "fit", "all"], default="test")
     ap.add_argument("--lang", choices=["de", "en"])
-    ap.add_argument("--limit", type=int)
+    ap.add_argument("--limit", type=int, help="at most this many messages and variants per language")
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

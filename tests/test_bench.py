@@ -1,0 +1,33 @@
+"""The evaluation and benchmark scripts run on a small slice, so they cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> str:
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_evaluate_prints_every_measure_per_language():
+    out = run("bench/evaluate.py", "--split", "all", "--limit", "12")
+    for section in ("== de", "== en", "== all"):
+        assert section in out
+    for measure in ("phrase spans   precision", "recall@1", "false alarms on personal messages",
+                    "personalization AUC", "verdicts", "declined"):
+        assert measure in out
+
+
+def test_latency_benchmark_runs():
+    out = run("bench/latency.py", "--n", "20")
+    assert "phrase matching" in out and "requests/s on one core" in out and "max RSS" in out
+
+
+def test_templates_benchmark_runs_side_by_side_with_brute_force():
+    out = run("bench/templates.py", "--sizes", "2000", "--per-kind", "5")
+    assert "brute" in out.lower() and "recall" in out.lower()
