@@ -126,8 +126,11 @@ def test_three_independent_reports_activate_and_disputes_suspend(api):
 
 
 def test_feedback_on_rules_and_bad_feedback(api):
-    assert api.post("/v1/feedback", json={"ruleId": "DE_NETZWERK_ERWEITERN", "label": "false_alarm",
-                                          "reporter": "u1"}).status_code == 202
+    for reporter in ("u1", "u2", "u1"):
+        assert api.post("/v1/feedback", json={"ruleId": "DE_NETZWERK_ERWEITERN", "label": "false_alarm",
+                                              "reporter": reporter}).status_code == 202
+    rules = {r["id"]: r for r in api.get("/v1/rules").json()["rules"]}
+    assert rules["DE_NETZWERK_ERWEITERN"]["falseAlarmReports"] == 2
     assert api.post("/v1/feedback", json={"ruleId": "NOPE", "label": "false_alarm", "reporter": "u1"}).status_code == 404
     assert api.post("/v1/feedback", json={"label": "not_template", "reporter": "u1"}).status_code == 400
     assert api.post("/v1/feedback", json={"text": "zu kurz", "label": "template", "reporter": "u"}).status_code == 400

@@ -313,6 +313,8 @@ class Analyzer:
     # --- rules -------------------------------------------------------------------------------
 
     def rules(self) -> list[Rule]:
+        """Every lexicon rule with its examples and how often users reported it as a false alarm."""
+        reports = self.store.rule_reports()
         out = []
         for lang, checker in self.checkers.items():
             for p in checker.lexicon.phrases:
@@ -320,5 +322,5 @@ class Analyzer:
                 examples += [RuleExample(text=e.text, kind="miss") for e in p.misses]
                 out.append(Rule(id=p.id, language=lang, category=p.category, group=p.group, message=p.message,
                                 weight=p.weight, hint=p.hint, replacements=list(p.replacements), examples=examples,
-                                signal=p.signal))
+                                signal=p.signal, false_alarm_reports=reports.get(p.id, 0)))
         return out

@@ -229,9 +229,10 @@ def _compile_element(
     elem: str, sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn
 ) -> list[dict[str, Any]]:
     op = ""
-    if len(elem) > 1 and elem[-1] in "?+" and not elem.endswith('"'):
+    # "x?" is optional, but in ".|!|?" the "?" is the question mark
+    if len(elem) > 1 and elem[-1] in "?+" and elem[-2] != "|" and not elem.endswith('"'):
         elem, op = elem[:-1], elem[-1]
-    negate = elem.startswith("!") and len(elem) > 1
+    negate = elem.startswith("!") and len(elem) > 1 and elem[1] != "|"  # "!|." is punctuation
     if negate:
         elem = elem[1:]
     alts: list[str] = []

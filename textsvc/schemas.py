@@ -311,6 +311,7 @@ class Rule(Base):
     replacements: list[str]
     examples: list[RuleExample]
     hint: str = ""
+    false_alarm_reports: Annotated[int, Meta(description="Distinct users who reported this rule as a false alarm.")] = 0
     signal: str | None = None
 
 

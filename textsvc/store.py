@@ -274,12 +274,9 @@ class Store:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
         return int(row[0])
 
-    def count(self, status: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM templates", []
-        if status:
-            sql, args = sql + " WHERE status = ?", [status]
+    def count(self) -> int:
         with self._lock:
-            return int(self.db.execute(sql, args).fetchone()[0])
+            return int(self.db.execute("SELECT count(*) FROM templates").fetchone()[0])
 
     def count_by_status(self) -> dict[str, int]:
         counts = {"active": 0, "pending": 0, "suspended": 0}
