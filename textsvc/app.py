@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from textsvc import __version__
 from textsvc.api import STATIC_DIR, AnalysisController, OperationsController, TemplateController
 from textsvc.engine import Analyzer
-from textsvc.observability import PROMETHEUS, RequestLogMiddleware
+from textsvc.observability import PROMETHEUS, RequestLogMiddleware, watch_corpus
 from textsvc.problems import EXCEPTION_HANDLERS
 from textsvc.settings import Settings
 from textsvc.store import Store
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store = Store(settings.db_path)
         app.state.analyzer = Analyzer(settings, store)
         app.state.api_keys = settings.api_keys
+        watch_corpus(store.count_by_status)
         try:
             yield
         finally:

@@ -17,7 +17,6 @@ from textsvc import __version__
 from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
-from textsvc.observability import CORPUS_SIZE
 from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language, rare_words
 from textsvc.normalize import utf16_span
 from textsvc.personalization import TextFacts, score_personalization
@@ -269,8 +268,6 @@ class Analyzer:
                 self._unsaved += len(changes)
                 if self._unsaved >= SAVE_AFTER_CHANGES:
                     self.save_index()
-                for status, n in self.store.count_by_status().items():
-                    CORPUS_SIZE.labels(status).set(n)
             self._seen_versions = versions
 
     def save_index(self) -> None:

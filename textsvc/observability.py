@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
@@ -69,6 +70,13 @@ class RequestLogMiddleware(ASGIMiddleware):
                 "path": scope.get("path"), "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             }))
+
+
+def watch_corpus(count_by_status: Callable[[], dict[str, int]]) -> None:
+    """Read the corpus size at scrape time (not on the analysis path, where writes would trigger
+    a full count after every corpus change)."""
+    for status in ("active", "pending", "suspended"):
+        CORPUS_SIZE.labels(status).set_function(lambda status=status: count_by_status().get(status, 0))
 
 
 def count_analysis(result: Any) -> None:
