@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 import yaml
-from litestar import Litestar, Request
+import anyio
+from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -22,7 +24,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from textsvc import __version__
 from textsvc.api import STATIC_DIR, AnalysisController, OperationsController, TemplateController
 from textsvc.engine import Analyzer
-from textsvc.observability import PROMETHEUS, RequestLogMiddleware, watch_corpus
+from textsvc.observability import PROMETHEUS, RequestLogMiddleware, set_corpus_size
 from textsvc.problems import EXCEPTION_HANDLERS
 from textsvc.settings import Settings
 from textsvc.store import Store
@@ -41,7 +43,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store = Store(settings.db_path)
         app.state.analyzer = Analyzer(settings, store)
         app.state.api_keys = settings.api_keys
-        watch_corpus(store.count_by_status)
         try:
             yield
         finally:
@@ -102,6 +103,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+
+    @get()
+    async def get(self, state: State) -> Response:  # type: ignore[override]
+        """Prometheus text; the corpus size is counted here, at scrape time, not on the analysis
+        path (where another worker's import would trigger a full count after every batch)."""
+        set_corpus_size(await anyio.to_thread.run_sync(state.analyzer.store.count_by_status))
+        return await PrometheusController.get.fn(self)
 
 
 def _client_identity(request: Request[Any, Any, Any]) -> str:

@@ -11,7 +11,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
@@ -72,11 +71,9 @@ class RequestLogMiddleware(ASGIMiddleware):
             }))
 
 
-def watch_corpus(count_by_status: Callable[[], dict[str, int]]) -> None:
-    """Read the corpus size at scrape time (not on the analysis path, where writes would trigger
-    a full count after every corpus change)."""
-    for status in ("active", "pending", "suspended"):
-        CORPUS_SIZE.labels(status).set_function(lambda status=status: count_by_status().get(status, 0))
+def set_corpus_size(counts: dict[str, int]) -> None:
+    for status, n in counts.items():
+        CORPUS_SIZE.labels(status).set(n)
 
 
 def count_analysis(result: Any) -> None:
