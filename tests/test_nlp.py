@@ -110,3 +110,22 @@ def test_an_installed_trained_pipeline_runs_the_lexicon(model, lexicons):
     assert pipeline.name.startswith("de_core_news")
     problems = example_problems(pipeline, PhraseChecker(pipeline, lexicons["de"]))
     assert len(problems) <= 0.05 * sum(len(p.hits) + len(p.misses) for p in lexicons["de"].phrases), problems
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_kept_word_frequencies_agree_with_wordfreq_at_and_above_the_floor(lang):
+    """The pruned table (textsvc.nlp._frequencies) gives wordfreq's own Zipf values for every word
+    it keeps, 0 below the floor, and combines multi-token words the same way."""
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    from textsvc.nlp import ZIPF_FLOOR, _zipf
+
+    words = list(iter_wordlist(lang))
+    sample = words[:: max(1, len(words) // 1500)] + ["Start-up", "E-Mail-Adresse", "2026", "Q3-Zahlen", "x", ""]
+    for word in sample:
+        expected = zipf_frequency(word, lang)
+        got = _zipf(word, lang)
+        if expected >= ZIPF_FLOOR + 0.01:
+            assert abs(got - expected) <= 0.01, word
+        else:
+            assert got < ZIPF_FLOOR + 0.01, word

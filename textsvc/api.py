@@ -68,7 +68,10 @@ class AnalysisController(Controller):
     path = "/v1"
     tags = ["analysis"]
 
-    @post("/analyze", status_code=200, sync_to_thread=True, operation_id="Analyze",
+    # /analyze and /check run on the event loop, not in a thread: an analysis is ~1 ms of CPU
+    # that never waits for I/O (counts are kept in memory, read on their own connection), and
+    # handing it to a thread cost a quarter of that again. Batches (up to 100 texts) use threads.
+    @post("/analyze", status_code=200, sync_to_thread=False, operation_id="Analyze",
           responses=responses(400, 413, 422, 500))
     def analyze(self, state: State, data: JSONBody[AnalyzeRequest]) -> AnalyzeResponse:
         """Judge an incoming contact request: phrases, templates, personalization, profile, verdict."""
@@ -88,7 +91,7 @@ class AnalysisController(Controller):
             results.append(BatchResult(id=item.id, **msgspec.structs.asdict(result)))
         return BatchResponse(results=results)
 
-    @post("/check", status_code=200, sync_to_thread=True, operation_id="CheckDraft",
+    @post("/check", status_code=200, sync_to_thread=False, operation_id="CheckDraft",
           responses=responses(400, 413, 422, 500))
     def check(self, state: State, data: JSONBody[AnalyzeRequest]) -> CheckResponse:
         """Coach an outgoing draft: findings plus what to add or fix; nothing is stored or logged."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store = Store(settings.db_path)
         app.state.analyzer = Analyzer(settings, store)
         app.state.api_keys = settings.api_keys
+        _return_freed_memory()
         try:
             yield
         finally:
@@ -110,6 +113,15 @@ class MetricsController(PrometheusController):
         path (where another worker's import would trigger a full count after every batch)."""
         set_corpus_size(await anyio.to_thread.run_sync(state.analyzer.store.count_by_status))
         return await PrometheusController.get.fn(self)
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory freed while loading (wordfreq's full tables, lexicon compilation) back to
+    the OS: glibc keeps freed heap otherwise, and it would count in every worker's RSS."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _client_identity(request: Request[Any, Any, Any]) -> str:

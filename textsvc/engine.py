@@ -17,7 +17,7 @@ from textsvc import __version__
 from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
-from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline, detect_language, rare_words
+from textsvc.nlp import SUPPORTED_LANGUAGES, ZIPF_FLOOR, build_pipeline, detect_language, rare_words
 from textsvc.normalize import utf16_span
 from textsvc.personalization import TextFacts, score_personalization
 from textsvc.phrases import PhraseChecker, PhraseHit
@@ -73,6 +73,8 @@ class Analyzer:
     def __init__(self, settings: Settings, store: Store) -> None:
         corpora = settings.corpora_dir
         self.policy = load_policy(corpora / "policy.toml")
+        if self.policy.personalization.rare_word_zipf < ZIPF_FLOOR:
+            raise ValueError(f"policy: rare_word_zipf must be at least {ZIPF_FLOOR} (rarer words are not kept)")
         self.pipelines = {
             lang: build_pipeline(lang, settings.spacy_model if lang == "de" else None)
             for lang in SUPPORTED_LANGUAGES

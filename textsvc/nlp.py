@@ -14,18 +14,21 @@ are case-folded and its ``PTKVZ`` tags drive the particle joining.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy
 import simplemma
 import spacy
-from wordfreq import zipf_frequency
-from spacy.attrs import LEMMA, NORM
+import wordfreq
+from spacy.attrs import IDX, LEMMA, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
 from textsvc.normalize import fold
@@ -37,6 +40,7 @@ _PARTICLES = frozenset(
     "ab an auf aus bei dabei dazu durch ein fest fort her heraus herein hin hinaus hinzu kennen "
     "los mit nach teil vor vorbei voran weg weiter wieder zu zurück zusammen".split()
 )
+_PARTICLE_IDS = frozenset(get_string_id(p) for p in _PARTICLES)
 # Words after which a particle still counts as clause-final ("… nicht aus und freue mich").
 _CLAUSE_BREAKS = frozenset("und oder aber sondern denn , ; : . ! ? – — - ) \" »".split())
 
@@ -64,19 +68,47 @@ def _is_known_verb(particle: str, word: str, lang: str) -> bool:
     return lemma.endswith("n") and simplemma.is_known(particle + lemma.lower(), lang=lang)
 
 
-@Language.component("textsvc_norm")
-def _norm_component(doc: Doc) -> Doc:
-    for token in doc:
-        token.norm_ = fold(token.text)
-    return doc
+class _WordColumn:
+    """A component that sets one attribute (NORM or LEMMA) of every word from a per-word function.
+
+    It works on whole columns (``to_array``/``from_array``): a Python ``Token`` per word costs
+    more than the lookup itself. Its cache maps a word's ORTH hash to the hash of the result,
+    whose string it has added to this pipeline's StringStore; cleared when full.
+    """
+
+    CACHE_SIZE = 200_000
+
+    def __init__(self, attr: int, word_to: Any) -> None:
+        self.attr = attr
+        self.word_to = word_to
+        self.cache: dict[int, int] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
+        strings, lang, cache = doc.vocab.strings, doc.lang_, self.cache
+        if len(cache) > self.CACHE_SIZE:
+            cache.clear()
+        values = []
+        for orth in doc.to_array(ORTH).tolist():
+            value = cache.get(orth)
+            if value is None:
+                value = cache[orth] = strings.add(self.word_to(strings[orth], lang))
+            values.append(value)
+        doc.from_array([self.attr], numpy.array(values, dtype="uint64"))
+        return doc
 
 
-@Language.component("textsvc_lemmatizer")
-def _lemmatizer_component(doc: Doc) -> Doc:
-    lang = doc.lang_
-    for token in doc:
-        token.lemma_ = lemma_of(token.text, lang)
-    return doc
+@Language.factory("textsvc_norm")
+def _norm_component(nlp: Language, name: str) -> _WordColumn:
+    """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ')."""
+    return _WordColumn(NORM, lambda word, _lang: fold(word))
+
+
+@Language.factory("textsvc_lemmatizer")
+def _lemmatizer_component(nlp: Language, name: str) -> _WordColumn:
+    """simplemma's lemma, case-folded (``lemma_of``)."""
+    return _WordColumn(LEMMA, lemma_of)
 
 
 @Language.component("textsvc_lemma_fold")
@@ -95,9 +127,9 @@ def _separable_verbs_component(doc: Doc) -> Doc:
     With a trained pipeline only tokens tagged ``PTKVZ`` count as particles.
     """
     has_tags = doc.has_annotation("TAG")
-    for token in doc:
-        if token.norm_ not in _PARTICLES or token.i == 0:
-            continue
+    norms = doc.to_array(NORM).tolist() if len(doc) else []
+    for i in [i for i, norm in enumerate(norms) if norm in _PARTICLE_IDS and i > 0]:
+        token = doc[i]
         if has_tags and token.tag_ != "PTKVZ":
             continue
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
@@ -168,49 +200,72 @@ def split_words(pipeline: Pipeline, text: str) -> list[str]:
 class RuleMatcher:
     """spaCy matchers keyed by rule id; returns character spans of the longest matches.
 
-    Each rule gets its own ``Matcher``, and a rule runs only when every obligatory token of one
-    of its patterns can occur in the doc: most messages contain the words of only a few
-    families, so a few matchers run instead of all. The test works on spaCy's string hashes of
-    the doc's lemmas and norms (one ``to_array``); each rule is found through the rarest word
-    set of its patterns, and a prefix expression is tried once per doc against all its words.
+    Each rule gets its own ``Matcher``, and a rule runs only on a sentence that holds every
+    obligatory word of one of its patterns: most messages contain the words of only a few
+    families, so a few matchers run instead of all. The test is set arithmetic on spaCy's string
+    hashes of the doc's lemmas and norms (one ``to_array``): every distinct word set of the
+    lexicon has an id, each word maps to the ids of the sets it belongs to, and a pattern is a
+    candidate when its rarest set (by wordfreq) is satisfied and then checked with one
+    ``issuperset``. A prefix expression is tried once per doc against all its words.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._strings = pipeline.nlp.vocab.strings
         self._lang = pipeline.lang
         self._vocab = pipeline.nlp.vocab
-        self._rules: list[tuple[str, Matcher, list[_Needs]]] = []
-        # (attribute, word hash) → rules one of whose patterns needs that word
-        self._anchors: dict[tuple[int, int], set[int]] = {}
-        self._always: set[int] = set()  # rules with a pattern that needs no particular word
-        self._words: list[frozenset[int] | None] = []  # per rule: hashes one of which a sentence needs
+        self._rules: list[tuple[str, Matcher]] = []
+        self._set_ids: dict[tuple[int, frozenset[int]], int] = {}
+        # per attribute (LEMMA, NORM): word hash → ids of the word sets it belongs to
+        self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
+        # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions)
+        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]]]] = []
+        self._by_anchor: dict[int, list[int]] = {}  # set id → patterns whose rarest set it is
+        self._always: list[int] = []  # patterns that need no particular word
 
     def add(self, key: str, patterns: Sequence[list[dict[str, Any]]]) -> None:
         matcher = Matcher(self._vocab, validate=True)
         matcher.add(key, list(patterns), greedy="LONGEST")
-        needs = [_obligatory(p, self._strings.add) for p in patterns]
         rule = len(self._rules)
-        self._rules.append((key, matcher, needs))
-        # The anchor of a pattern is its rarest word set (by wordfreq): "Vortrag|Talk" rather
-        # than "Sie|du", so the rule is looked at only where it can plausibly match.
-        anchors = [min(sets, key=self._commonness)[1] if sets else None for sets, _ in needs]
-        self._words.append(None if None in anchors else frozenset().union(*anchors))
-        for (sets, _), anchor in zip(needs, anchors):
-            if anchor is None:
-                self._always.add(rule)
+        self._rules.append((key, matcher))
+        for pattern in patterns:
+            sets, regexes = _obligatory(pattern, self._strings.add)
+            ids = [self._set_id(attr, values) for attr, values in sets]
+            index = len(self._patterns)
+            self._patterns.append((rule, frozenset(ids), regexes))
+            if not sets:
+                self._always.append(index)
                 continue
-            attr = next(a for a, values in sets if values is anchor)
-            for word in anchor:
-                self._anchors.setdefault((attr, word), set()).add(rule)
+            # The anchor is the rarest word set ("Vortrag|Talk" rather than "Sie|du"), so the
+            # pattern is looked at only where it can plausibly match.
+            anchor = min(zip(ids, sets), key=lambda pair: self._commonness(pair[1]))[0]
+            self._by_anchor.setdefault(anchor, []).append(index)
+
+    def _set_id(self, attr: int, values: frozenset[int]) -> int:
+        if (attr, values) not in self._set_ids:
+            set_id = self._set_ids[(attr, values)] = len(self._set_ids)
+            for word in values:
+                self._sets_of[attr].setdefault(word, []).append(set_id)
+        return self._set_ids[(attr, values)]
 
     def _commonness(self, need: tuple[int, frozenset[int]]) -> float:
         """How often one of the words of a need occurs in running text (sum of frequencies)."""
         return sum(10 ** _zipf(self._strings[h], self._lang) for h in need[1])
 
+    def _satisfied(self, lemmas: Iterable[int], norms: Iterable[int]) -> set[int]:
+        """Ids of the word sets that one of these words belongs to."""
+        out: set[int] = set()
+        for attr, words in ((LEMMA, lemmas), (NORM, norms)):
+            table = self._sets_of[attr]
+            for word in set(words):
+                out.update(table.get(word, ()))
+        return out
+
     def __call__(self, doc: Doc) -> Iterable[tuple[str, int, int]]:
         """Yield ``(rule id, start char, end char)`` for each match, in text order."""
-        columns = doc.to_array([LEMMA, NORM]).T.tolist() if len(doc) else [[], []]
-        present = {LEMMA: set(columns[0]), NORM: set(columns[1])}
+        if not len(doc):
+            return
+        lemmas, norms = doc.to_array([LEMMA, NORM]).T.tolist()
+        satisfied = self._satisfied(lemmas, norms)
         joined: dict[int, str] = {}
         regex_seen: dict[tuple[int, str], bool] = {}
 
@@ -218,32 +273,34 @@ class RuleMatcher:
             key = (attr, rx.pattern)
             if key not in regex_seen:
                 if attr not in joined:
-                    joined[attr] = "\n".join(self._strings[h] for h in present[attr])
+                    joined[attr] = "\n".join(self._strings[h] for h in set(lemmas if attr == LEMMA else norms))
                 regex_seen[key] = rx.search(joined[attr]) is not None
             return regex_seen[key]
 
-        candidates = set(self._always)
-        for attr, hashes in present.items():
-            for h in hashes:
-                candidates.update(self._anchors.get((attr, h), ()))
+        candidates = list(self._always)
+        for set_id in satisfied:
+            candidates.extend(self._by_anchor.get(set_id, ()))
+        # rule → the set ids of each of its patterns that the whole doc can satisfy
+        runnable: dict[int, list[frozenset[int]]] = {}
+        for index in candidates:
+            rule, ids, regexes = self._patterns[index]
+            if ids <= satisfied and all(regex_ok(attr, rx) for attr, rx in regexes):
+                runnable.setdefault(rule, []).append(ids)
+        if not runnable:
+            return
+        # Patterns never cross a sentence start, so a matcher runs on each sentence that holds
+        # the words of one of its patterns: a spaCy Matcher call walks every token it is given.
+        if doc.has_annotation("SENT_START"):
+            sentences = [(s.start, s.end, self._satisfied(lemmas[s.start:s.end], norms[s.start:s.end]))
+                         for s in doc.sents]
+        else:
+            sentences = [(0, len(doc), satisfied)]
         found = []
-        sentences = None
-        for rule in sorted(candidates):
-            key, matcher, needs = self._rules[rule]
-            if any(
-                all(not values.isdisjoint(present[attr]) for attr, values in sets)
-                and all(regex_ok(attr, rx) for attr, rx in regexes)
-                for sets, regexes in needs
-            ):
-                # Patterns never cross a sentence start, so the matcher runs on the sentences
-                # that hold the rule's words: a spaCy Matcher call walks every token it is given.
-                if sentences is None:
-                    sentences = [(s.start, s.end, set(columns[0][s.start:s.end]) | set(columns[1][s.start:s.end]))
-                                 for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc), None)]
-                words = self._words[rule]
-                for s_start, s_end, s_words in sentences:
-                    if s_words is None or words is None or not words.isdisjoint(s_words):
-                        found.extend((key, s_start + a, s_start + b) for _, a, b in matcher(doc[s_start:s_end]))
+        for rule in sorted(runnable):
+            key, matcher = self._rules[rule]
+            for s_start, s_end, s_satisfied in sentences:
+                if any(ids <= s_satisfied for ids in runnable[rule]):
+                    found.extend((key, s_start + a, s_start + b) for _, a, b in matcher(doc[s_start:s_end]))
         for key, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             span = doc[start:end]
             yield key, span.start_char, span.end_char
@@ -276,18 +333,59 @@ def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
     """Character spans of words rarer than ``max_zipf`` (wordfreq's Zipf scale: 3 = once per
     million words): names, places, products, jargon. Boilerplate is written in common words, so
     rare words are what a text written for one person is made of."""
-    lang = doc.lang_
-    return [
-        (t.idx, t.idx + len(t.text))
-        for t in doc
-        if len(t.text) > 3 and not t.like_num and any(ch.isalpha() for ch in t.text)
-        and _zipf(t.text, lang) < max_zipf
-    ]
+    if not len(doc):
+        return []
+    strings, lang = doc.vocab.strings, doc.lang_
+    columns = doc.to_array([ORTH, IDX]).tolist()
+    return [(idx, idx + len(strings[orth])) for orth, idx in columns if _is_rare(strings[orth], lang, max_zipf)]
+
+
+@lru_cache(maxsize=200_000)
+def _is_rare(word: str, lang: str, max_zipf: float) -> bool:
+    return (len(word) > 3 and any(ch.isalpha() for ch in word) and not _LIKE_NUM.fullmatch(word)
+            and _zipf(word, lang) < max_zipf)
+
+
+_LIKE_NUM = re.compile(r"[+-]?[\d.,/:]+")
+
+
+# wordfreq's tables hold 950k German and English words (~100 MB per process); textsvc only asks
+# whether a word is rarer than policy.rare_word_zipf and how common a lexicon word is, so it keeps
+# the words at or above this Zipf value (270k) and drops wordfreq's own copy after reading it.
+ZIPF_FLOOR = 2.0
+_FREQUENCIES: dict[str, dict[str, float]] = {}
+
+
+def _frequencies(lang: str) -> dict[str, float]:
+    if lang not in _FREQUENCIES:
+        for code in SUPPORTED_LANGUAGES:  # all at once: cache_clear drops every language
+            if code not in _FREQUENCIES:
+                floor = 10 ** (ZIPF_FLOOR - 9)
+                full = wordfreq.get_frequency_dict(code)
+                _FREQUENCIES[code] = {w: f for w, f in full.items() if f >= floor}
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+    return _FREQUENCIES[lang]
 
 
 @lru_cache(maxsize=200_000)
 def _zipf(word: str, lang: str) -> float:
-    return zipf_frequency(word, lang)
+    """wordfreq's ``zipf_frequency`` on the kept table: the same value at or above ``ZIPF_FLOOR``,
+    0 below it. Several tokens ("Start-up") combine as in wordfreq: 1/f = 1/f1 + 1/f2 + …"""
+    tokens = wordfreq.lossy_tokenize(word, lang)
+    if not tokens:
+        return 0.0
+    table = _frequencies(lang)
+    one_over = 0.0
+    for token in tokens:
+        smashed = wordfreq.smash_numbers(token)
+        freq = table.get(smashed)
+        if freq is None:
+            return 0.0
+        if smashed != token:
+            freq *= wordfreq.digit_freq(token)
+        one_over += 1.0 / freq
+    return round(math.log10(1.0 / one_over) + 9, 2)
 
 
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {}

@@ -229,13 +229,20 @@ class Store:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
         self.db = Database(conn)
-        self._lock = threading.RLock()
-        self._pending = _Pending()
+        self._lock = threading.RLock()  # the write connection (and everything not on the analysis path)
+        # The analysis path reads counts on a connection of its own (WAL: readers never wait for a
+        # writer) and keeps its counts in memory; it never takes ``_lock``, so an import or a
+        # flush waiting for SQLite's write lock cannot stall an analysis.
+        self._read_lock = threading.Lock()  # the read connection and the in-memory counts
+        self._pending = _Pending()  # counted, not written yet
+        self._inflight = _Pending()  # being written by ``flush``, not committed yet
         self._flush_timer: threading.Timer | None = None
         with self._lock, _file_lock(path):  # several workers may start on a new file at once
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._salt = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
+        self._reader = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._reader.execute("PRAGMA query_only = ON")
         self._refingerprint()
 
     def close(self) -> None:
@@ -243,7 +250,8 @@ class Store:
         if timer is not None:
             timer.cancel()
         self.flush()
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self.db.close()
 
     @contextmanager
@@ -265,13 +273,14 @@ class Store:
     # --- reads -----------------------------------------------------------------------------
 
     def data_version(self) -> int:
-        """SQLite's ``data_version``: changes when another connection committed (cheap poll)."""
-        with self._lock:
-            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        """SQLite's ``data_version`` of the read connection: changes whenever any connection,
+        this process's writer included, committed (a cheap poll)."""
+        with self._read_lock:
+            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
 
     def corpus_version(self) -> int:
-        with self._lock:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
         return int(row[0])
 
     def count(self) -> int:
@@ -309,8 +318,8 @@ class Store:
     def changes_since(self, seq: int) -> tuple[int, list[tuple[str, str | None]]]:
         """Templates changed after log position ``seq``: ``(id, fingerprint)``, None when it no longer
         matches (deleted, pending or suspended); and the new position."""
-        with self._lock:
-            rows = self.db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 """SELECT c.seq, c.template_id, CASE WHEN t.status = 'active' THEN t.fingerprint END
                    FROM template_changes c LEFT JOIN templates t ON t.id = c.template_id
                    WHERE c.seq > ? ORDER BY c.seq""", [seq]).fetchall()
@@ -326,13 +335,17 @@ class Store:
 
     def _counted(self, t: Template) -> Template:
         """The template with the matches this process has counted but not written yet."""
-        pending = self._pending.matches.get(t.id, 0)
+        with self._read_lock:
+            pending = self._unwritten_matches(t.id)
         return replace(t, times_seen=t.times_seen + pending) if pending else t
 
+    def _unwritten_matches(self, template_id: str) -> int:
+        return self._pending.matches.get(template_id, 0) + self._inflight.matches.get(template_id, 0)
+
     def times_seen(self, template_id: str) -> int:
-        with self._lock:
-            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
-            return (int(row[0]) if row else 0) + self._pending.matches.get(template_id, 0)
+        with self._read_lock:
+            row = self._reader.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
+            return (int(row[0]) if row else 0) + self._unwritten_matches(template_id)
 
     def id_for_text(self, text: str) -> str | None:
         with self._lock:
@@ -453,10 +466,10 @@ class Store:
 
     def record_match(self, template_id: str) -> int:
         """Count one more sighting of a template; return the new ``times_seen`` (written behind)."""
-        with self._lock:
-            row = self.db.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT times_seen FROM templates WHERE id = ?", [template_id]).fetchone()
             self._pending.matches[template_id] += 1
-            seen = (int(row[0]) if row else 0) + self._pending.matches[template_id]
+            seen = (int(row[0]) if row else 0) + self._unwritten_matches(template_id)
         self._schedule_flush()
         return seen
 
@@ -569,35 +582,45 @@ class Store:
         lock; the answer includes what this process has not written yet.
         """
         key = hashlib.sha256((self._salt + skeleton).encode()).hexdigest()
+        sender_key = self._hash(sender) if sender else None
         now = _now()
-        with self._lock:
-            row = self.db.execute("SELECT total, senders, first_seen FROM sightings WHERE skeleton = ?",
-                                  [key]).fetchone() or (0, 0, now)
+        with self._read_lock:
+            row = self._reader.execute("SELECT total, senders, first_seen FROM sightings WHERE skeleton = ?",
+                                       [key]).fetchone() or (0, 0, now)
             pending = self._pending.sightings.setdefault(key, _PendingSighting(first_seen=now))
+            inflight = self._inflight.sightings.get(key) or _PendingSighting(first_seen=now)
             pending.total += 1
             pending.last_seen = now
-            if sender:
-                sender_key = self._hash(sender)
-                known = self.db.execute("SELECT 1 FROM sighting_senders WHERE skeleton = ? AND sender = ?",
-                                        [key, sender_key]).fetchone()
+            if sender_key and sender_key not in inflight.senders:
+                known = self._reader.execute("SELECT 1 FROM sighting_senders WHERE skeleton = ? AND sender = ?",
+                                             [key, sender_key]).fetchone()
                 if not known:
                     pending.senders.add(sender_key)
-            seen = Sighting(total=row[0] + pending.total, senders=row[1] + len(pending.senders),
-                            first_seen=min(row[2], pending.first_seen), last_seen=now)
+            seen = Sighting(total=row[0] + pending.total + inflight.total,
+                            senders=row[1] + len(pending.senders | inflight.senders),
+                            first_seen=min(row[2], pending.first_seen, inflight.first_seen), last_seen=now)
         self._schedule_flush()
         return seen
 
     def flush(self) -> None:
-        """Write the counts gathered in memory in one transaction (also at close)."""
+        """Write the counts gathered in memory in one transaction (also at close).
+
+        The counts move to ``_inflight`` while they are written, so readers keep adding them
+        until the moment of the commit (taken under ``_read_lock``): never counted twice.
+        """
         with self._lock:
-            self._flush_timer = None
-            pending, self._pending = self._pending, _Pending()
+            with self._read_lock:
+                self._flush_timer = None
+                pending, self._pending = self._pending, _Pending()
+                self._inflight = pending
             if not pending.matches and not pending.sightings:
                 return
             try:
                 self._write_counts(pending)
             except sqlite3.Error:
-                self._pending.merge(pending)  # keep the counts for the next try
+                with self._read_lock:
+                    self._pending.merge(pending)  # keep the counts for the next try
+                    self._inflight = _Pending()
                 raise
 
     def _write_counts(self, pending: _Pending) -> None:
@@ -617,13 +640,16 @@ class Store:
                        senders = senders + excluded.senders, last_seen = excluded.last_seen""",
                     [key, p.total, new_senders, p.first_seen, p.last_seen],
                 )
+            with self._read_lock:
+                self.db.execute("COMMIT")
+                self._inflight = _Pending()
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def _schedule_flush(self) -> None:
-        with self._lock:
+        with self._read_lock:
             if self._flush_timer is None:
                 self._flush_timer = threading.Timer(FLUSH_SECONDS, self._flush_quietly)
                 self._flush_timer.daemon = True
