@@ -70,6 +70,20 @@ def rss_of_children(pid: int) -> list[float]:
     return [rss / 1024 for p, ppid, rss in rows if ppid == pid]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/<pid>/stat, clock ticks)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=,ppid="], capture_output=True, text=True).stdout.split("\n")
+    return [p for p, ppid in (map(int, line.split()) for line in out if line.strip()) if ppid == pid]
+
+
 def wrk(url: str, body: str, seconds: int, connections: int) -> dict:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(
@@ -137,17 +151,22 @@ def main() -> None:
                         time.sleep(0.05)
             startup = time.monotonic() - started
             wrk(base + path, payload, 3, args.connections)  # warm-up
+            workers = children_of(proc.pid)
+            cpu_before = cpu_seconds(workers)
             r = wrk(base + path, payload, args.seconds, args.connections)
+            # CPU per request does not depend on what else runs on the machine, req/s does
+            r["cpu_ms"] = (cpu_seconds(workers) - cpu_before) * 1000 / max(r["rps"] * args.seconds, 1)
             r["startup"] = startup
             r["rss"] = rss_of_children(proc.pid)
             results[name] = r
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print(f"{'':8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'start s':>8}  RSS per worker MB")
+    print(f"{'':8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms/req':>10} "
+          f"{'start s':>8}  RSS MB of each child (2 workers + spawn tracker)")
     for name, r in results.items():
         print(f"{name:8} {r['rps']:8.0f} {r['p50']:8.2f} {r['p90']:8.2f} {r['p99']:8.2f} {r['errors']:7d} "
-              f"{r['startup']:8.2f}  {', '.join(f'{x:.0f}' for x in r['rss'])}")
+              f"{r['cpu_ms']:10.3f} {r['startup']:8.2f}  {', '.join(f'{x:.0f}' for x in r['rss'])}")
     print(f"textsvc / echo throughput: {results['textsvc']['rps'] / results['echo']['rps']:.1%} "
           f"(2 workers, {args.connections} connections, loopback, wrk)")
 
