@@ -249,7 +249,7 @@ def _compile_element(
     if len(alts) == 1 and not negate and not op and _kind(alts[0]) == "lemma":
         parts = split(alts[0])
         if len(parts) > 1:
-            return [{"LEMMA": {"IN": _lemma_forms(p, lemma)}} for p in parts]
+            return [_plain({"LEMMA": {"IN": _lemma_forms(p, lemma)}}) for p in parts]
     kinds = {_kind(a) for a in alts} - {"any"} or {"lemma"}
     if kinds == {"lemma"}:
         values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
@@ -281,7 +281,16 @@ def _compile_element(
         spec["NORM"] = _NOT_END  # "any word but …" never swallows the end of a sentence
     if op:
         spec["OP"] = op
-    return [spec]
+    return [_plain(spec)]
+
+
+def _plain(spec: dict[str, Any]) -> dict[str, Any]:
+    """``{"LEMMA": {"IN": [x]}}`` → ``{"LEMMA": x}``: spaCy tests an equality in C, a set in Python."""
+    for attr in ("LEMMA", "NORM"):
+        value = spec.get(attr)
+        if isinstance(value, dict) and list(value) == ["IN"] and len(value["IN"]) == 1:
+            spec = {**spec, attr: value["IN"][0]}
+    return spec
 
 
 def _kind(alt: str) -> str:

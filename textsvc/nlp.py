@@ -329,7 +329,9 @@ def _obligatory(pattern: list[dict[str, Any]], to_hash: Any) -> _Needs:
             continue
         for name, attr in (("LEMMA", LEMMA), ("NORM", NORM)):
             value = spec.get(name)
-            if isinstance(value, dict) and "IN" in value:
+            if isinstance(value, str):
+                sets.append((attr, frozenset([to_hash(value)])))
+            elif isinstance(value, dict) and "IN" in value:
                 sets.append((attr, frozenset(to_hash(v) for v in value["IN"])))
             elif isinstance(value, dict) and "REGEX" in value:
                 # one search over the doc's words joined by newlines instead of one match per word
