@@ -141,3 +141,33 @@ def test_counts_are_written_behind_and_survive_close(tmp_path):
     assert other.get(tid).times_seen == 3
     assert other.sight("skeleton words", "c").senders == 3
     other.close()
+
+
+def test_counting_never_waits_for_a_writer_and_counts_each_sighting_once(tmp_path):
+    """Another process holds SQLite's write lock, so the background flush is stuck waiting for it;
+    counting and reading counts go on meanwhile (their own connection, no shared lock), and once
+    the lock is free every sighting is written exactly once."""
+    path = tmp_path / "t.db"
+    store = Store(path)
+    tid = store.add(TEXT, language="de", source="t")[0].id
+    store.record_match(tid)
+    store.sight("skeleton words", "a")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    flushing = threading.Thread(target=store.flush)
+    flushing.start()  # takes the counts in flight, then waits for the write lock
+    done: list[tuple[int, int]] = []
+    counting = threading.Thread(target=lambda: done.append(
+        (store.record_match(tid), store.sight("skeleton words", "b").total)))
+    counting.start()
+    counting.join(timeout=10)  # the flush would wait up to 30 s (busy timeout)
+    assert done == [(2, 2)], "counting waited for the writer"
+    assert flushing.is_alive()
+    blocker.execute("ROLLBACK")
+    flushing.join(timeout=30)
+    assert store.sight("skeleton words", "c").senders == 3
+    store.close()
+    other = Store(path)
+    assert other.times_seen(tid) == 2
+    assert other.sight("skeleton words", "d").total == 4
+    other.close()
