@@ -99,3 +99,27 @@ def test_offsets_point_into_the_original_text(analyzer, parts):
         assert m.offset == utf16_len(text[: m.start]) and m.length == utf16_len(m.text)
     assert 0 <= r.personalization.score <= 100 and 0 <= r.verdict.score <= 100
     assert sum(e.points for e in r.explanations) == r.verdict.score
+
+
+def test_the_index_is_current_until_another_writer_commits(tmp_path):
+    """``index_is_current`` decides whether an analysis may run on the event loop (no catch-up
+    to do) or goes to a thread: another process's new template makes it stale until caught up."""
+    from textsvc.engine import Analyzer
+    from textsvc.settings import Settings
+    from textsvc.store import Store
+    from tests.conftest import CORPORA
+
+    settings_ = Settings(db_path=tmp_path / "t.db", corpora_dir=CORPORA, seed=False)
+    engine = Analyzer(settings_, Store(settings_.db_path))
+    assert engine.index_is_current()
+    other = Store(settings_.db_path)
+    text = "Guten Tag, als Experte für Wärmepumpen biete ich Ihnen eine kostenlose Erstberatung für Ihr Haus an."
+    other.add(text, language="de", source="t")
+    assert not engine.index_is_current()
+    result = analyze(engine, text)
+    assert result.template_matches, "the analysis caught up and found the new template"
+    engine.store.flush()
+    engine.refresh_index()
+    assert engine.index_is_current()
+    other.close()
+    engine.store.close()

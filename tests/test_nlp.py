@@ -129,3 +129,39 @@ def test_kept_word_frequencies_agree_with_wordfreq_at_and_above_the_floor(lang):
             assert abs(got - expected) <= 0.01, word
         else:
             assert got < ZIPF_FLOOR + 0.01, word
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "rare"),
+    [
+        ("de", "Ihr Vortrag zur Schichtplanung in Kassel am 3. Mai mit 20 Teilnehmern", ["Schichtplanung"]),
+        ("en", "We met on the 21st at my 100th meetup, a sextillion thanks, Kubernetes talk", ["Kubernetes"]),
+        ("en", "", []),
+    ],
+)
+def test_rare_words_are_names_and_jargon_not_numbers(pipelines, lang, text, rare):
+    from textsvc.nlp import rare_words
+
+    assert [text[s:e] for s, e in rare_words(pipelines[lang](text), 2.8)] == rare
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_matcher_prefilter_finds_what_every_rule_on_every_sentence_finds(checkers, pipelines, lang):
+    """RuleMatcher skips rules and sentences that lack a pattern's words; running every rule's
+    Matcher on every sentence must find exactly the same matches."""
+    import random
+
+    checker, pipeline = checkers[lang], pipelines[lang]
+    texts = [e.text for p in checker.lexicon.phrases for e in p.hits + p.misses]
+    rng = random.Random(7)
+    texts = rng.sample(texts, 250)
+    texts += [a.rstrip(".!?") + " " + b.lower() for a, b in zip(texts[:100], texts[100:200])] + ["", "."]
+    matcher = checker._matcher
+    for text in texts:
+        doc = pipeline(text)
+        sentences = [(s.start, s.end) for s in doc.sents] if len(doc) else []
+        everything = sorted(
+            (key, doc[s + a:s + b].start_char, doc[s + a:s + b].end_char)
+            for key, rule in matcher._rules for s, e in sentences for _, a, b in rule(doc[s:e])
+        )
+        assert sorted(matcher(doc)) == everything, text

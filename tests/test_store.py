@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -144,9 +145,10 @@ def test_counts_are_written_behind_and_survive_close(tmp_path):
 
 
 def test_counting_never_waits_for_a_writer_and_counts_each_sighting_once(tmp_path):
-    """Another process holds SQLite's write lock, so the background flush is stuck waiting for it;
-    counting and reading counts go on meanwhile (their own connection, no shared lock), and once
-    the lock is free every sighting is written exactly once."""
+    """Another process holds SQLite's write lock, so the background flush is stuck waiting for it
+    with the counts in flight; counting and reading counts go on meanwhile (their own connection,
+    no shared lock), a sender in flight is not counted again, and once the lock is free every
+    sighting is written exactly once."""
     path = tmp_path / "t.db"
     store = Store(path)
     tid = store.add(TEXT, language="de", source="t")[0].id
@@ -156,18 +158,28 @@ def test_counting_never_waits_for_a_writer_and_counts_each_sighting_once(tmp_pat
     blocker.execute("BEGIN IMMEDIATE")
     flushing = threading.Thread(target=store.flush)
     flushing.start()  # takes the counts in flight, then waits for the write lock
-    done: list[tuple[int, int]] = []
-    counting = threading.Thread(target=lambda: done.append(
-        (store.record_match(tid), store.sight("skeleton words", "b").total)))
+    deadline = time.monotonic() + 10
+    while not store._inflight.matches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store._inflight.matches, "the flush never took the counts"
+    done: list[tuple[int, int, int]] = []
+
+    def count() -> None:
+        again = store.sight("skeleton words", "a")  # "a" is in flight, not yet written
+        done.append((store.record_match(tid), again.total, again.senders))
+
+    counting = threading.Thread(target=count)
     counting.start()
     counting.join(timeout=10)  # the flush would wait up to 30 s (busy timeout)
-    assert done == [(2, 2)], "counting waited for the writer"
+    assert done == [(2, 2, 1)], "counting waited for the writer, or counted wrong"
     assert flushing.is_alive()
     blocker.execute("ROLLBACK")
     flushing.join(timeout=30)
-    assert store.sight("skeleton words", "c").senders == 3
+    assert not flushing.is_alive()
+    assert store.sight("skeleton words", "c").senders == 2
     store.close()
     other = Store(path)
     assert other.times_seen(tid) == 2
-    assert other.sight("skeleton words", "d").total == 4
+    seen = other.sight("skeleton words", "d")
+    assert (seen.total, seen.senders) == (4, 3)
     other.close()

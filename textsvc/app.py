@@ -46,12 +46,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store = Store(settings.db_path)
         app.state.analyzer = Analyzer(settings, store)
         app.state.api_keys = settings.api_keys
-        _return_freed_memory()
         # The ~180k objects built at start-up (lexicons, tables, caches) live as long as the
         # worker; frozen, full collections no longer walk them (~60 ms each, a stall for every
         # request queued behind it).
         gc.collect()
         gc.freeze()
+        _return_freed_memory()
         try:
             yield
         finally:

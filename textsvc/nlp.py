@@ -27,7 +27,7 @@ from simplemma.strategies import DefaultStrategy, LemmatizationStrategy
 from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
 import spacy
 import wordfreq
-from spacy.attrs import IDX, LEMMA, NORM, ORTH
+from spacy.attrs import IDX, LEMMA, LIKE_NUM, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.strings import get_string_id
@@ -100,7 +100,7 @@ class _WordColumn:
         values = []
         for orth in doc.to_array(ORTH).tolist():
             value = cache.get(orth)
-            if value is None:
+            if value is None or value not in strings:  # not in this StringStore (any more)
                 value = cache[orth] = strings.add(self.word_to(strings[orth], lang))
             values.append(value)
         doc.from_array([self.attr], numpy.array(values, dtype="uint64"))
@@ -346,17 +346,14 @@ def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
     if not len(doc):
         return []
     strings, lang = doc.vocab.strings, doc.lang_
-    columns = doc.to_array([ORTH, IDX]).tolist()
-    return [(idx, idx + len(strings[orth])) for orth, idx in columns if _is_rare(strings[orth], lang, max_zipf)]
+    columns = doc.to_array([ORTH, IDX, LIKE_NUM]).tolist()
+    return [(idx, idx + len(strings[orth])) for orth, idx, like_num in columns
+            if not like_num and _is_rare(strings[orth], lang, max_zipf)]  # "21st", "sextillion": numbers
 
 
 @lru_cache(maxsize=200_000)
 def _is_rare(word: str, lang: str, max_zipf: float) -> bool:
-    return (len(word) > 3 and any(ch.isalpha() for ch in word) and not _LIKE_NUM.fullmatch(word)
-            and _zipf(word, lang) < max_zipf)
-
-
-_LIKE_NUM = re.compile(r"[+-]?[\d.,/:]+")
+    return len(word) > 3 and any(ch.isalpha() for ch in word) and _zipf(word, lang) < max_zipf
 
 
 # wordfreq's tables hold 950k German and English words (~100 MB per process); textsvc only asks
@@ -395,7 +392,7 @@ def _zipf(word: str, lang: str) -> float:
         if smashed != token:
             freq *= wordfreq.digit_freq(token)
         one_over += 1.0 / freq
-    return round(math.log10(1.0 / one_over) + 9, 2)
+    return max(0.0, round(math.log10(1.0 / one_over) + 9, 2))  # digit runs can fall below 1e-9
 
 
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {}

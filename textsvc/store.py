@@ -16,6 +16,7 @@ import logging
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from collections import Counter
@@ -156,6 +157,8 @@ class Sighting:
 # Counts (template matches, sightings) are written behind at most this late: analyses never wait
 # for SQLite's write lock, which other worker processes may hold; a crash loses this much counting.
 FLUSH_SECONDS = 0.5
+WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default, turned off only while a count flush commits
+CHECKPOINT_SECONDS = 5.0  # … which checkpoints itself at most this often, outside the read lock
 log = logging.getLogger("textsvc.store")
 
 
@@ -237,6 +240,7 @@ class Store:
         self._pending = _Pending()  # counted, not written yet
         self._inflight = _Pending()  # being written by ``flush``, not committed yet
         self._flush_timer: threading.Timer | None = None
+        self._checkpointed = 0.0
         with self._lock, _file_lock(path):  # several workers may start on a new file at once
             migrations.apply(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
@@ -615,19 +619,20 @@ class Store:
                 self._inflight = pending
             if not pending.matches and not pending.sightings:
                 return
-            try:
-                self._write_counts(pending)
-            except sqlite3.Error:
-                with self._read_lock:
-                    self._pending.merge(pending)  # keep the counts for the next try
-                    self._inflight = _Pending()
-                raise
+            self._write_counts(pending)
+        # SQLite would checkpoint a long write-ahead log inside that COMMIT, under _read_lock;
+        # it is done here instead, every few seconds, where no analysis waits for it.
+        if time.monotonic() - self._checkpointed > CHECKPOINT_SECONDS:
+            with self._lock:
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._checkpointed = time.monotonic()
 
     def _write_counts(self, pending: _Pending) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
         try:
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.conn.executemany("UPDATE templates SET times_seen = times_seen + ? WHERE id = ?",
-                                [(n, tid) for tid, n in pending.matches.items()])
+                                     [(n, tid) for tid, n in pending.matches.items()])
             for key, p in pending.sightings.items():
                 new_senders = sum(
                     self.db.execute("INSERT INTO sighting_senders (skeleton, sender) VALUES (?, ?) "
@@ -640,13 +645,19 @@ class Store:
                        senders = senders + excluded.senders, last_seen = excluded.last_seen""",
                     [key, p.total, new_senders, p.first_seen, p.last_seen],
                 )
-            with self._read_lock:
+            with self._read_lock:  # readers see either the counts in flight or the committed ones
                 self.db.execute("COMMIT")
                 self._inflight = _Pending()
         except BaseException:
             if self.db.conn.in_transaction:
                 self.db.execute("ROLLBACK")
+            with self._read_lock:
+                if self._inflight is pending:  # not committed: keep the counts for the next try
+                    self._pending.merge(pending)
+                    self._inflight = _Pending()
             raise
+        finally:
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
 
     def _schedule_flush(self) -> None:
         with self._read_lock:
