@@ -42,10 +42,12 @@ class PhraseChecker:
                 raise LexiconError(f"{phrase.group}:{phrase.id}: {exc}") from exc
 
     def find(self, doc: object, *, picky: bool = True) -> list[PhraseHit]:
-        """All families in ``doc``, at most one family per stretch of text and category.
+        """All families in ``doc``, at most one family per stretch of text and kind.
 
-        When two families overlap, the longer match wins, then the heavier family, then the
-        earlier one; so no two generic findings ever claim the same words.
+        The kind is the category, and for personal signals the signal: "Sie hatten auf der
+        Fachkonferenz erwähnt" is a shared event and a reference to the person's words at once.
+        When two families of one kind overlap, the longer match wins, then the heavier family,
+        then the earlier one; so no two generic findings ever claim the same words.
         """
         hits = [
             PhraseHit(self._phrases[rule_id], start, end)
@@ -56,11 +58,14 @@ class PhraseChecker:
         kept: list[PhraseHit] = []
         for hit in hits:
             if not any(
-                k.phrase.category == hit.phrase.category and k.start < hit.end and hit.start < k.end
-                for k in kept
+                _kind(k) == _kind(hit) and k.start < hit.end and hit.start < k.end for k in kept
             ):
                 kept.append(hit)
         return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+def _kind(hit: PhraseHit) -> tuple[str, str | None]:
+    return hit.phrase.category, hit.phrase.signal
 
 
 def example_problems(pipeline: Pipeline, checker: PhraseChecker) -> list[str]:
