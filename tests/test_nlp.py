@@ -165,3 +165,19 @@ def test_the_matcher_prefilter_finds_what_every_rule_on_every_sentence_finds(che
             for key, rule in matcher._rules for s, e in sentences for _, a, b in rule(doc[s:e])
         )
         assert sorted(matcher(doc)) == everything, text
+
+
+@pytest.mark.parametrize(
+    ("typed", "norm", "lemma"),
+    [("wuerde", "würde", "werden"), ("moechte", "möchte", "mögen"), ("Gruesse", "grüsse", "gruss"),
+     ("Steuer", "steuer", "steuer"), ("neue", "neue", "neu"), ("Queue", "queue", "queue")],
+)
+def test_german_typed_without_umlauts_reads_as_with_them(pipelines, typed, norm, lemma):
+    token = pipelines["de"](typed)[0]
+    assert (token.norm_, token.lemma_) == (norm, lemma)
+
+
+def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
+    text = "Ich wuerde mich ueber eine Vernetzung freuen."
+    found = [(h.phrase.id, text[h.start:h.end]) for h in checkers["de"].find(pipelines["de"](text))]
+    assert ("DE_NETZWERK_VERNETZEN", "ueber eine Vernetzung") in found

@@ -58,9 +58,36 @@ _CLAUSE_BREAKS = frozenset("und oder aber sondern denn , ; : . ! ? – — - ) \
 _EN_CLITICS = {"'d": "would", "'m": "be", "'re": "be", "'ve": "have", "'ll": "will", "n't": "not"}
 
 
+_UMLAUT_SPELLINGS = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"), ("Ae", "Ä"), ("Oe", "Ö"), ("Ue", "Ü"),
+                     ("AE", "Ä"), ("OE", "Ö"), ("UE", "Ü"))
+
+
+@lru_cache(maxsize=50_000)
+def restore_umlauts(word: str) -> str:
+    """German typed without umlauts: "moechte" → "möchte", "Gruesse" → "Grüsse", but only when the
+    word as typed is unknown and the umlaut spelling is known ("Steuer", "neue" stay)."""
+    if not any(ascii_ in word for ascii_, _ in _UMLAUT_SPELLINGS):
+        return word
+    candidate = word
+    for ascii_, umlaut in _UMLAUT_SPELLINGS:
+        candidate = candidate.replace(ascii_, umlaut)
+    if simplemma.is_known(word, lang="de", low_memory=LOW_MEMORY) or not simplemma.is_known(
+        candidate, lang="de", low_memory=LOW_MEMORY
+    ):
+        return word
+    return candidate
+
+
+def norm_of(word: str, lang: str) -> str:
+    """The case-folded form rules match exact words on (German umlauts restored)."""
+    return fold(restore_umlauts(word) if lang == "de" else word)
+
+
 @lru_cache(maxsize=200_000)
 def lemma_of(word: str, lang: str) -> str:
     """Case-folded simplemma lemma of one word (cached: most words in requests repeat)."""
+    if lang == "de":
+        word = restore_umlauts(word)
     folded = fold(word)
     if lang == "en" and folded in _EN_CLITICS:
         return _EN_CLITICS[folded]
@@ -109,8 +136,8 @@ class _WordColumn:
 
 @Language.factory("textsvc_norm")
 def _norm_component(nlp: Language, name: str) -> _WordColumn:
-    """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ')."""
-    return _WordColumn(NORM, lambda word, _lang: fold(word))
+    """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ', "ueber" → "über")."""
+    return _WordColumn(NORM, norm_of)
 
 
 @Language.factory("textsvc_lemmatizer")
