@@ -199,6 +199,8 @@ def _sentences(text: str) -> int:
 # --- pattern compilation -------------------------------------------------------------------
 
 _GAP = re.compile(r"^~(\d*)$")
+# After a suffix: the inflection endings of German and English nouns (Konferenz-en, Meetup-s).
+_INFLECTION = "(?:e|en|n|s|es|er|ern|nen)?"
 _NOT_END = {"NOT_IN": [".", "!", "?"]}
 
 
@@ -254,10 +256,13 @@ def _compile_element(
     if kinds == {"lemma"}:
         values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
         spec: dict[str, Any] = {"LEMMA": {"NOT_IN" if negate else "IN": values}}
-    elif kinds == {"lemma", "prefix"}:
-        # "austausch*|sprechen": lemmas and lemma prefixes in one regular expression over LEMMA
+    elif "lemma" in kinds and kinds <= {"lemma", "prefix", "suffix"}:
+        # "austausch*|sprechen|*konferenz": lemmas, prefixes and suffixes in one regular
+        # expression over LEMMA. A compound simplemma does not know keeps its inflected form as
+        # its lemma ("branchenkonferenzen"), so a suffix may be followed by an inflection ending.
         regex = "|".join(
-            re.escape(lemma(a[:-1]) if len(a) > 2 else fold(a[:-1])) + r"\w*" if a.endswith("*")
+            re.escape(lemma(a[:-1]) if len(a) > 2 else fold(a[:-1])) + r"\w*" if _kind(a) == "prefix"
+            else ".*" + re.escape(fold(a[1:])) + _INFLECTION if _kind(a) == "suffix"
             else "|".join(re.escape(f) for f in _lemma_forms(a, lemma))
             for a in alts
         )
@@ -271,7 +276,9 @@ def _compile_element(
         spec = {"NORM": {"NOT_IN" if negate else "IN": values}}
     else:
         regex = "|".join(
-            re.escape(fold(a[:-1])) + r"\w*" if a.endswith("*") else re.escape(fold(a.strip('"')))
+            re.escape(fold(a[:-1])) + r"\w*" if _kind(a) == "prefix"
+            else ".*" + re.escape(fold(a[1:])) + _INFLECTION if _kind(a) == "suffix"
+            else re.escape(fold(a.strip('"')))
             for a in alts
         )
         spec = {"NORM": {"REGEX": f"^(?:{regex})$"}}
@@ -298,6 +305,8 @@ def _kind(alt: str) -> str:
         return "exact"
     if len(alt) > 1 and alt.endswith("*"):
         return "prefix"
+    if len(alt) > 1 and alt.startswith("*"):
+        return "suffix"
     if not any(ch.isalnum() for ch in alt):
         return "any"  # punctuation: the same as a lemma and as an exact word
     return "lemma"
