@@ -181,3 +181,12 @@ def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
     text = "Ich wuerde mich ueber eine Vernetzung freuen."
     found = [(h.phrase.id, text[h.start:h.end]) for h in checkers["de"].find(pipelines["de"](text))]
     assert ("DE_NETZWERK_VERNETZEN", "ueber eine Vernetzung") in found
+
+
+@pytest.mark.parametrize(
+    ("text", "lemma"),
+    [("Würde mich freuen.", "werden"), ("Melde dich gern.", "melden"), ("Testen Sie es.", "testen"),
+     ("Wünsche Ihnen alles Gute.", "wünschen"), ("Suche nach Partnern.", "suche"), ("Liebe Frau Roth", "liebe")],
+)
+def test_a_german_sentence_opener_before_a_pronoun_is_a_verb(pipelines, text, lemma):
+    assert pipelines["de"](text)[0].lemma_ == lemma
