@@ -190,3 +190,14 @@ def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
 )
 def test_a_german_sentence_opener_before_a_pronoun_is_a_verb(pipelines, text, lemma):
     assert pipelines["de"](text)[0].lemma_ == lemma
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
+    [("growing", "grow"), ("Thinking", "think"), ("playing", "play"), ("thanking", "thank"),
+     ("making", "make"), ("hoping", "hope"), ("creating", "create"), ("staring", "stare")],
+)
+def test_english_ing_forms_get_their_stem(word, lemma):
+    from textsvc.nlp import lemma_of
+
+    assert lemma_of(word, "en") == lemma

@@ -94,7 +94,15 @@ def lemma_of(word: str, lang: str) -> str:
         return _EN_CLITICS[folded]
     if not any(ch.isalpha() for ch in word):
         return folded
-    return fold(simplemma.lemmatize(word, lang=lang, low_memory=LOW_MEMORY))
+    lemma = fold(simplemma.lemmatize(word, lang=lang, low_memory=LOW_MEMORY))
+    if lang == "en" and folded.endswith("ing") and lemma == folded[:-3] + "e":
+        # simplemma adds an "e" to some -ing stems: growing → "growe", thinking → "thinke".
+        # Where that word is rare and the bare stem common, the stem is the lemma (make, hope,
+        # create keep theirs).
+        stem = folded[:-3]
+        if _zipf(lemma, "en") < 3.0 <= _zipf(stem, "en") - 0.5:
+            return stem
+    return lemma
 
 
 @lru_cache(maxsize=50_000)
