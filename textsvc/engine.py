@@ -255,9 +255,11 @@ class Analyzer:
         self._seen_versions: tuple[int, int] = (-1, -1)
 
     def index_is_current(self) -> bool:
-        """No commit since the index last caught up, and no catch-up running: an analysis now
-        does no I/O and no index work, just ~1 ms of CPU."""
-        return self.store.data_version() == self._seen_versions[0] and not self._index_lock.locked()
+        """No template changed since the index last caught up, and no catch-up is running: an
+        analysis now does no index work, just ~1 ms of CPU. (The corpus version, not SQLite's
+        data_version, which every count flush moves: sending the next analysis to a thread each
+        time doubled the p99 latency under load.)"""
+        return self.store.corpus_version() == self._seen_versions[1] and not self._index_lock.locked()
 
     def refresh_index(self) -> None:
         """Apply the corpus changes another process (or this one) made since the last look."""
