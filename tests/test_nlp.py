@@ -201,3 +201,31 @@ def test_english_ing_forms_get_their_stem(word, lemma):
     from textsvc.nlp import lemma_of
 
     assert lemma_of(word, "en") == lemma
+
+
+def test_dictionaries_read_from_the_cache_give_simplemmas_lemmas(tmp_path, monkeypatch):
+    """The block index of simplemma's low-memory dictionaries is cached on disk; a fresh build,
+    a build read back from the cache and a corrupt cache (rebuilt) all give simplemma's lemmas."""
+    import simplemma
+    from simplemma.strategies import DefaultStrategy
+    from wordfreq import iter_wordlist
+
+    from textsvc import nlp
+
+    monkeypatch.setattr(nlp.platformdirs, "user_cache_dir", lambda name: str(tmp_path / name))
+    words = [w for w in iter_wordlist("de")][:: 200] + ["Synergien", "schließe", "Gruesse"]
+    expected = [simplemma.lemmatize(w, lang="de", low_memory=True) for w in words]
+
+    def lemmas() -> list[str]:
+        lemmatizer = simplemma.Lemmatizer(
+            lemmatization_strategy=DefaultStrategy(dictionary_factory=nlp._StreamDictionaries()))
+        return [lemmatizer.lemmatize(w, "de") for w in words]
+
+    assert lemmas() == expected  # built, cache written
+    (cache,) = (tmp_path / "textsvc").glob("simplemma-*-de-*.msgpack")
+    with monkeypatch.context() as m:
+        m.setattr(nlp.StreamMap, "__init__", lambda self, lang: pytest.fail("rebuilt despite the cache"))
+        assert lemmas() == expected  # read from the cache
+    cache.write_bytes(b"\x93 not what was written")
+    assert lemmas() == expected  # unreadable: rebuilt
+    assert cache.stat().st_size > 1_000_000

@@ -16,15 +16,21 @@ are case-folded and its ``PTKVZ`` tags drive the particle joining.
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy
+import platformdirs
 import simplemma
-from simplemma.strategies import DefaultStrategy, LemmatizationStrategy
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy, LemmatizationStrategy
+from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamDictionaryFactory, StreamMap
+from simplemma.utils import normalize_token
 from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
 import spacy
 import wordfreq
@@ -38,11 +44,53 @@ from textsvc.normalize import fold
 
 SUPPORTED_LANGUAGES = ("de", "en")
 
-# simplemma's low-memory dictionaries keep each language's front-coded data as one bytes object
-# (18 MB for de+en instead of a 132 MB dict per worker, and 0.2 s less to load); a lookup decodes
-# one block of 32 entries: ~25 µs instead of ~11 µs for a word not seen before, and every word
-# is cached after its first lookup. The lemmas are the same (57k words compared).
-LOW_MEMORY = True
+
+
+class _StreamDictionaries(StreamDictionaryFactory):
+    """simplemma's low-memory dictionaries: each language's front-coded data stays one bytes
+    object (18 MB for de+en instead of a 132 MB dict per worker); a lookup decodes one block of
+    32 entries: ~25 µs instead of ~11 µs for a word not seen before (then cached), same lemmas
+    (57k words compared). Loading one walks every record to index the blocks (0.5 s for German,
+    in every worker); the index is kept in the user's cache directory, keyed by simplemma's
+    version and data file, and read back in 0.02 s. A cache that cannot be read or written is
+    rebuilt or skipped: it only saves time."""
+
+    def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
+        data = Path(simplemma.__file__).parent / "strategies" / "dictionaries" / "data" / f"{lang}.plzma"
+        stat = data.stat()
+        cache = Path(platformdirs.user_cache_dir("textsvc")) / (
+            f"simplemma-{simplemma.__version__}-{lang}-{stat.st_size}-{stat.st_mtime_ns}.msgpack"
+        )
+        try:
+            fields = msgspec.msgpack.decode(cache.read_bytes())
+            stream = StreamMap.__new__(StreamMap)
+            stream._data, stream._pos, stream._rev, stream._count, stream._firsts, blocks = fields
+            stream._blocks = [tuple(block) for block in blocks]
+            if len(stream._firsts) == len(stream._blocks) > 0:
+                return stream
+        except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
+            pass
+        stream = StreamMap(lang)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
+            partial.write_bytes(msgspec.msgpack.encode(
+                [stream._data, stream._pos, stream._rev, stream._count, stream._firsts, stream._blocks]
+            ))
+            partial.replace(cache)
+        except OSError:
+            pass
+        return stream
+
+
+_DICTIONARIES = _StreamDictionaries()
+_LEMMATIZER = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=_DICTIONARIES))
+_LOOKUP = DictionaryLookupStrategy(_DICTIONARIES)
+
+
+def _is_known(word: str, lang: str) -> bool:
+    """``simplemma.is_known`` on textsvc's dictionaries."""
+    return _LOOKUP.get_lemma(normalize_token(word), lang) is not None
 
 # Separable-verb particles that end a German main clause ("schließe … nicht aus").
 _PARTICLES = frozenset(
@@ -72,9 +120,7 @@ def restore_umlauts(word: str) -> str:
     candidate = word
     for ascii_, umlaut in _UMLAUT_SPELLINGS:
         candidate = candidate.replace(ascii_, umlaut)
-    if simplemma.is_known(word, lang="de", low_memory=LOW_MEMORY) or not simplemma.is_known(
-        candidate, lang="de", low_memory=LOW_MEMORY
-    ):
+    if _is_known(word, "de") or not _is_known(candidate, "de"):
         return word
     return candidate
 
@@ -94,7 +140,7 @@ def lemma_of(word: str, lang: str) -> str:
         return _EN_CLITICS[folded]
     if not any(ch.isalpha() for ch in word):
         return folded
-    lemma = fold(simplemma.lemmatize(word, lang=lang, low_memory=LOW_MEMORY))
+    lemma = fold(_LEMMATIZER.lemmatize(word, lang))
     if lang == "en" and folded.endswith("ing") and lemma == folded[:-3] + "e":
         # simplemma adds an "e" to some -ing stems: growing → "growe", thinking → "thinke".
         # Where that word is rare and the bare stem common, the stem is the lemma (make, hope,
@@ -108,8 +154,8 @@ def lemma_of(word: str, lang: str) -> str:
 @lru_cache(maxsize=50_000)
 def _is_known_verb(particle: str, word: str, lang: str) -> bool:
     """Is particle + lemma(word) a verb the dictionary knows ("aus" + "schließe" → ausschließen)?"""
-    lemma = simplemma.lemmatize(word, lang=lang, low_memory=LOW_MEMORY)
-    return lemma.endswith("n") and simplemma.is_known(particle + lemma.lower(), lang=lang, low_memory=LOW_MEMORY)
+    lemma = _LEMMATIZER.lemmatize(word, lang)
+    return lemma.endswith("n") and _is_known(particle + lemma.lower(), lang)
 
 
 class _WordColumn:
@@ -281,6 +327,8 @@ class RuleMatcher:
         self._vocab = pipeline.nlp.vocab
         self._rules: list[tuple[str, Matcher]] = []
         self._set_ids: dict[tuple[int, frozenset[int]], int] = {}
+        self._words_of: list[frozenset[int]] = []  # set id → its word hashes
+        self._commonness_of: dict[int, float] = {}
         # per attribute (LEMMA, NORM): word hash → ids of the word sets it belongs to
         self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
         # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions)
@@ -303,19 +351,23 @@ class RuleMatcher:
                 continue
             # The anchor is the rarest word set ("Vortrag|Talk" rather than "Sie|du"), so the
             # pattern is looked at only where it can plausibly match.
-            anchor = min(zip(ids, sets), key=lambda pair: self._commonness(pair[1]))[0]
+            anchor = min(ids, key=self._commonness)
             self._by_anchor.setdefault(anchor, []).append(index)
 
     def _set_id(self, attr: int, values: frozenset[int]) -> int:
         if (attr, values) not in self._set_ids:
             set_id = self._set_ids[(attr, values)] = len(self._set_ids)
+            self._words_of.append(values)
             for word in values:
                 self._sets_of[attr].setdefault(word, []).append(set_id)
         return self._set_ids[(attr, values)]
 
-    def _commonness(self, need: tuple[int, frozenset[int]]) -> float:
-        """How often one of the words of a need occurs in running text (sum of frequencies)."""
-        return sum(10 ** _zipf(self._strings[h], self._lang) for h in need[1])
+    def _commonness(self, set_id: int) -> float:
+        """How often one of the words of a set occurs in running text (sum of frequencies)."""
+        if set_id not in self._commonness_of:
+            words = self._words_of[set_id]
+            self._commonness_of[set_id] = sum(10 ** _zipf(self._strings[h], self._lang) for h in words)
+        return self._commonness_of[set_id]
 
     def _satisfied(self, lemmas: Iterable[int], norms: Iterable[int]) -> set[int]:
         """Ids of the word sets that one of these words belongs to."""
@@ -468,7 +520,7 @@ class _CachedLookup(LemmatizationStrategy):
     both languages, and most words recur from one request to the next."""
 
     def __init__(self) -> None:
-        self._get_lemma = lru_cache(maxsize=200_000)(DefaultStrategy(low_memory=LOW_MEMORY).get_lemma)
+        self._get_lemma = lru_cache(maxsize=200_000)(DefaultStrategy(dictionary_factory=_DICTIONARIES).get_lemma)
 
     def get_lemma(self, token: str, lang: str) -> str | None:
         return self._get_lemma(token, lang)
