@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import msgspec
 import yaml
-import anyio
 from litestar import Litestar, Request, Response, get
-from litestar.datastructures import State
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.plugins.prometheus import PrometheusController
 from litestar.openapi import OpenAPIConfig
-from litestar.static_files import create_static_files_router
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusController
+from litestar.static_files import create_static_files_router
 
 from textsvc import __version__
 from textsvc.api import STATIC_DIR, AnalysisController, OperationsController, TemplateController
@@ -123,8 +123,8 @@ class MetricsController(PrometheusController):
 
 
 def _return_freed_memory() -> None:
-    """Hand the memory freed while loading (wordfreq's full tables, lexicon compilation) back to
-    the OS: glibc keeps freed heap otherwise, and it would count in every worker's RSS."""
+    """Hand the memory freed while loading (dictionaries, lexicon compilation) back to the OS:
+    glibc keeps freed heap otherwise, and it would count in every worker's RSS."""
     try:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do

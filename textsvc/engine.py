@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from textsvc import __version__
+from textsvc.candidates import CandidateIndex
 from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
@@ -35,15 +36,14 @@ from textsvc.schemas import (
     ProfileCheck,
     Replacement,
     Rule,
-    SightingOut,
     RuleExample,
+    SightingOut,
     Software,
     TemplateMatch,
 )
 from textsvc.scoring import decide
 from textsvc.settings import Settings
 from textsvc.store import Store, Template
-from textsvc.candidates import CandidateIndex
 from textsvc.templates import FINGERPRINT_VERSION, TemplateIndex, find_placeholders, fingerprint, name_words
 
 

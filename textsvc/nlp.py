@@ -28,12 +28,12 @@ import msgspec
 import numpy
 import platformdirs
 import simplemma
-from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy, LemmatizationStrategy
-from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamDictionaryFactory, StreamMap
-from simplemma.utils import normalize_token
-from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
 import spacy
 import wordfreq
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy, LemmatizationStrategy
+from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamDictionaryFactory, StreamMap
+from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
+from simplemma.utils import normalize_token
 from spacy.attrs import IDX, LEMMA, LIKE_NUM, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
@@ -91,6 +91,7 @@ _LOOKUP = DictionaryLookupStrategy(_DICTIONARIES)
 def _is_known(word: str, lang: str) -> bool:
     """``simplemma.is_known`` on textsvc's dictionaries."""
     return _LOOKUP.get_lemma(normalize_token(word), lang) is not None
+
 
 # Separable-verb particles that end a German main clause ("schließe … nicht aus").
 _PARTICLES = frozenset(
@@ -210,7 +211,9 @@ def _lemma_fold_component(doc: Doc) -> Doc:
 
 
 # German personal pronouns; after one of them a capitalised sentence opener is a verb.
-_PRONOUN_IDS = frozenset(get_string_id(p) for p in "ich du er es wir ihr sie man mich mir dich dir uns euch ihnen".split())
+_PRONOUN_IDS = frozenset(
+    get_string_id(p) for p in "ich du er es wir ihr sie man mich mir dich dir uns euch ihnen".split()
+)
 
 
 @Language.component("textsvc_verb_first")
