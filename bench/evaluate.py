@@ -12,7 +12,6 @@ fitted on one part and reported on the other.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -25,38 +24,31 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from textsvc.classifier import split_of, unmark  # noqa: E402
 from textsvc.engine import Analyzer  # noqa: E402
 from textsvc.schemas import AnalyzeRequest, AnalyzeResponse  # noqa: E402
 from textsvc.settings import Settings  # noqa: E402
 from textsvc.store import Store  # noqa: E402
 
-OPEN, CLOSE = "\u27e6", "\u27e7"
 EVAL = ROOT / "corpora" / "eval"
 
 
-def split_of(item_id: str) -> str:
-    return "test" if int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 10 < 3 else "fit"
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    """Remove ⟦ ⟧ markers; return the text and the gold spans."""
-    text, spans, start = [], [], None
-    for ch in marked:
-        if ch == OPEN:
-            start = len(text)
-        elif ch == CLOSE:
-            spans.append((start, len(text)))
-        else:
-            text.append(ch)
-    return "".join(text), spans
-
-
-def load(split: str, lang: str | None, limit: int | None) -> tuple[list[dict], list[dict]]:
+def load(split: str, lang: str | None, limit: int | None,
+         messages_file: Path | None = None) -> tuple[list[dict], list[dict]]:
+    """The evaluation set's split, or (messages_file) every message of another file and no variants."""
     def keep(row: dict) -> bool:
         return (split == "all" or split_of(row["id"]) == split) and (lang is None or row["language"] == lang)
 
-    messages = [json.loads(x) for x in (EVAL / "messages.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
-    variants = [json.loads(x) for x in (EVAL / "template_variants.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    if messages_file is not None:
+        split, variants = "all", []
+        messages = read_jsonl(messages_file)
+    else:
+        messages = read_jsonl(EVAL / "messages.jsonl")
+        variants = read_jsonl(EVAL / "template_variants.jsonl")
     messages, variants = [m for m in messages if keep(m)], [v for v in variants if keep(v)]
     if limit is None:
         return messages, variants
@@ -83,6 +75,8 @@ class Tally:
     confusion: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     false_positives: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    classifier_tp: int = 0  # of the spans above, those the sentence classifier found
+    classifier_fp: int = 0
 
 
 def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -90,14 +84,18 @@ def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
 
 
 def score_spans(t: Tally, text: str, gold: list[tuple[int, int]], r: AnalyzeResponse) -> None:
-    pred = [(m.start, m.end) for m in r.matches if m.category == "GENERIC_PHRASE"]
+    generic = [m for m in r.matches if m.category == "GENERIC_PHRASE"]
+    pred = [(m.start, m.end) for m in generic]
     t.gold_total += len(gold)
     t.pred_total += len(pred)
-    for p in pred:
+    for m, p in zip(generic, pred):
+        by_classifier = m.rule_id.endswith("_GENERIC_SENTENCE")
         if any(overlap(p, g) >= 0.5 * min(p[1] - p[0], g[1] - g[0]) for g in gold):
             t.span_tp += 1
+            t.classifier_tp += by_classifier
         else:
             t.span_fp += 1
+            t.classifier_fp += by_classifier
             t.false_positives.append(f"{text[p[0]:p[1]]!r}  in  {text[:90]!r}")
         t.exact_tp += p in gold
     for g in gold:
@@ -147,6 +145,8 @@ def report(name: str, t: Tally, verbose: bool) -> None:
     print(f"\n== {name}")
     print(f"phrase spans   precision {p:.3f}  recall {rec:.3f}  (overlap ≥ half; gold {t.gold_total}, "
           f"predicted {t.pred_total}, exact {t.exact_tp})")
+    c = t.classifier_tp + t.classifier_fp
+    print(f"               of which the sentence classifier: {c}, precision {t.classifier_tp / max(c, 1):.3f}")
     total_v, hit_v = sum(t.variants.values()), sum(t.variants_hit.values())
     kinds = "  ".join(f"{k} {t.variants_hit[k]}/{n}" for k, n in sorted(t.variants.items()))
     print(f"templates      recall@1 {hit_v / max(total_v, 1):.3f} ({hit_v}/{total_v})  [{kinds}]")
@@ -176,13 +176,15 @@ def main() -> None:
     ap.add_argument("--split", choices=["test", "fit", "all"], default="test")
     ap.add_argument("--lang", choices=["de", "en"])
     ap.add_argument("--limit", type=int, help="at most this many messages and variants per language")
+    ap.add_argument("--messages", type=Path, metavar="FILE",
+                    help="evaluate every message of this JSONL file (same format) instead of corpora/eval")
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db_path=Path(tmp) / "eval.db")
         analyzer = Analyzer(settings, Store(settings.db_path))
-        messages, variants = load(args.split, args.lang, args.limit)
-        print(f"split {args.split}: {len(messages)} messages, {len(variants)} template variants; "
+        messages, variants = load(args.split, args.lang, args.limit, args.messages)
+        print(f"{args.messages or 'split ' + args.split}: {len(messages)} messages, {len(variants)} template variants; "
               f"ruleset {analyzer.ruleset_version}")
         tallies = run(analyzer, messages, variants)
         for name in sorted(tallies, key=lambda k: (k == "all", k)):

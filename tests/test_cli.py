@@ -64,7 +64,9 @@ def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
     from tests.conftest import CORPORA
 
     corpora = tmp_path / "corpora"
-    shutil.copytree(CORPORA / "lexicon", corpora / "lexicon")
+    for part in ("lexicon", "classifier"):
+        shutil.copytree(CORPORA / part, corpora / part)
+    shutil.copy(CORPORA / "policy.toml", corpora / "policy.toml")
     bad = corpora / "lexicon" / "de" / "zz_broken.toml"
     bad.write_text(
         '[[phrase]]\nid = "DE_ZZ_BROKEN"\nweight = 5\nmessage = "Kaputt."\nreplacements = ["x"]\n'
@@ -83,7 +85,9 @@ def test_lexicon_check_names_a_misspelt_field(run, tmp_path, monkeypatch):
     from tests.conftest import CORPORA
 
     corpora = tmp_path / "corpora"
-    shutil.copytree(CORPORA / "lexicon", corpora / "lexicon")
+    for part in ("lexicon", "classifier"):
+        shutil.copytree(CORPORA / part, corpora / part)
+    shutil.copy(CORPORA / "policy.toml", corpora / "policy.toml")
     (corpora / "lexicon" / "en" / "zz.toml").write_text(
         '[[phrase]]\nid = "EN_ZZ"\nweight = 5\nmessage = "Broken."\nreplacement = ["x"]\n'
         'patterns = ["coffee"]\nhit = ["[coffee]"]\nmiss = ["tea"]\n', encoding="utf-8")

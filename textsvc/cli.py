@@ -114,18 +114,24 @@ def lexicon() -> None:
 @lexicon.command("check")
 def lexicon_check() -> None:
     """Validate every family and run every example; exit 1 on any problem."""
+    from textsvc.classifier import SentenceClassifier
+    from textsvc.classifier import example_problems as classifier_problems
     from textsvc.errors import LexiconError
+    from textsvc.policy import load_policy
     from textsvc.lexicon import load_lexicon
     from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline
     from textsvc.phrases import PhraseChecker, example_problems
 
-    root = Settings.from_env().corpora_dir / "lexicon"
+    corpora = Settings.from_env().corpora_dir
+    max_zipf = load_policy(corpora / "policy.toml").personalization.rare_word_zipf
     problems: list[str] = []
     for lang in SUPPORTED_LANGUAGES:
         try:
-            lex = load_lexicon(root, lang)
+            lex = load_lexicon(corpora / "lexicon", lang)
             pipeline = build_pipeline(lang)
-            found = example_problems(pipeline, PhraseChecker(pipeline, lex))
+            checker = PhraseChecker(pipeline, lex)
+            found = example_problems(pipeline, checker)
+            found += classifier_problems(pipeline, checker, SentenceClassifier.load(corpora / "classifier", lang), max_zipf)
         except LexiconError as exc:
             found = [str(exc)]
         else:
@@ -135,6 +141,25 @@ def lexicon_check() -> None:
     for problem in problems:
         click.echo(problem, err=True)
     sys.exit(1 if problems else 0)
+
+
+@lexicon.command("train")
+def lexicon_train() -> None:
+    """Refit the sentence classifier (corpora/classifier/<lang>.weights.json) from the lexicon's
+    examples, the fit split of corpora/eval and corpora/dev; run it after changing any of them."""
+    from textsvc.classifier import train
+    from textsvc.nlp import SUPPORTED_LANGUAGES
+    from textsvc.policy import load_policy
+
+    corpora = Settings.from_env().corpora_dir
+    max_zipf = load_policy(corpora / "policy.toml").personalization.rare_word_zipf
+    for lang in SUPPORTED_LANGUAGES:
+        trained = train(corpora, lang, max_zipf)
+        path = corpora / "classifier" / f"{lang}.weights.json"
+        path.write_text(json.dumps(trained, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        t = trained["trained_on"]
+        click.echo(f"{lang}: {t['sentences']} sentences ({t['generic']} generic) from the lexicon and "
+                   f"{t['messages']} messages; {len(trained['weights'])} weights -> {path}")
 
 
 @main.group()

@@ -15,6 +15,7 @@ from datetime import date
 
 from textsvc import __version__
 from textsvc.candidates import CandidateIndex
+from textsvc.classifier import SentenceClassifier
 from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
@@ -81,11 +82,14 @@ class Analyzer:
         }
         lexicons = {lang: load_lexicon(corpora / "lexicon", lang) for lang in SUPPORTED_LANGUAGES}
         self.checkers = {lang: PhraseChecker(self.pipelines[lang], lexicons[lang]) for lang in SUPPORTED_LANGUAGES}
-        self._rule_ids = frozenset(p.id for lx in lexicons.values() for p in lx.phrases)
+        self.classifiers = {lang: SentenceClassifier.load(corpora / "classifier", lang) for lang in SUPPORTED_LANGUAGES}
+        self._rule_ids = frozenset([p.id for lx in lexicons.values() for p in lx.phrases]
+                                   + [c.rule.id for c in self.classifiers.values()])
         self.messages: dict[str, Messages] = {
             lang: load_messages(corpora / "messages", lang) for lang in SUPPORTED_LANGUAGES
         }
-        digest = hashlib.sha256("".join(lexicons[lang].version for lang in SUPPORTED_LANGUAGES).encode())
+        digest = hashlib.sha256("".join(lexicons[lang].version + self.classifiers[lang].version
+                                        for lang in SUPPORTED_LANGUAGES).encode())
         self.ruleset_version = f"{self.policy.version}+{digest.hexdigest()[:8]}"
         self.store = store
         if settings.seed:
@@ -144,6 +148,9 @@ class Analyzer:
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents]
             rare = rare_words(doc, self.policy.personalization.rare_word_zipf)
+            backoff = self.classifiers[lang].find(doc, hits, rare)
+            if backoff:
+                hits = sorted(hits + backoff, key=lambda h: (h.start, h.end))
         placeholders = find_placeholders(text)
         fp = self.skeleton(req)
         templates = self.match_templates(fp, record=record_sightings)
@@ -323,7 +330,7 @@ class Analyzer:
         reports = self.store.rule_reports()
         out = []
         for lang, checker in self.checkers.items():
-            for p in checker.lexicon.phrases:
+            for p in (*checker.lexicon.phrases, self.classifiers[lang].rule):
                 examples = [RuleExample(text=e.text, kind="hit", start=e.spans[0][0], end=e.spans[0][1]) for e in p.hits]
                 examples += [RuleExample(text=e.text, kind="miss") for e in p.misses]
                 out.append(Rule(id=p.id, language=lang, category=p.category, group=p.group, message=p.message,

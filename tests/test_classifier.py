@@ -1,0 +1,134 @@
+"""The sentence classifier: its rule's examples, its training data, its weights file, and how it
+joins the lexicon's findings (only where the lexicon is silent, exact spans, explained)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import CORPORA, analyze
+from textsvc.classifier import (
+    SentenceClassifier,
+    content_words,
+    example_problems,
+    fit,
+    split_of,
+    train,
+    training_messages,
+    unmark,
+)
+from textsvc.nlp import rare_words
+from textsvc.policy import load_policy
+
+MAX_ZIPF = load_policy(CORPORA / "policy.toml").personalization.rare_word_zipf
+
+
+@pytest.fixture(scope="module")
+def classifiers() -> dict[str, SentenceClassifier]:
+    return {lang: SentenceClassifier.load(CORPORA / "classifier", lang) for lang in ("de", "en")}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_rules_examples_behave_as_marked(lang, pipelines, checkers, classifiers):
+    assert example_problems(pipelines[lang], checkers[lang], classifiers[lang], MAX_ZIPF) == []
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_shipped_weights_are_those_the_current_data_trains(lang):
+    """Like openapi.yaml: after changing the lexicon, corpora/eval or corpora/dev, run
+    `textsvc lexicon train`; this fails until the weights file is refitted."""
+    shipped = json.loads((CORPORA / "classifier" / f"{lang}.weights.json").read_text(encoding="utf-8"))
+    fresh = train(CORPORA, lang, MAX_ZIPF)
+    assert shipped["trained_on"] == fresh["trained_on"], "run `textsvc lexicon train`"
+    assert abs(shipped["bias"] - fresh["bias"]) <= 0.002
+    keys = shipped["weights"].keys() | fresh["weights"].keys()
+    drift = max(abs(shipped["weights"].get(k, 0.0) - fresh["weights"].get(k, 0.0)) for k in keys)
+    assert drift <= 0.02, "run `textsvc lexicon train`"
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_training_never_reads_the_test_split(lang):
+    messages = training_messages(CORPORA, lang)
+    evaluation = [m for m in messages if m["id"].startswith("ev-")]
+    assert evaluation and all(split_of(m["id"]) == "fit" for m in evaluation)
+    assert all(m["language"] == lang for m in messages)
+
+
+def test_fit_learns_which_words_mark_a_class_and_is_deterministic():
+    rows = [(["u:netzwerk", "u:ich"], 1, 1.0), (["u:netzwerk", "u:sie"], 1, 1.0),
+            (["u:vortrag", "u:ich"], 0, 1.0), (["u:vortrag", "u:sie"], 0, 1.0)] * 5
+    bias, weights = fit(rows)
+    assert weights["u:netzwerk"] > 0.5 > -0.5 > weights["u:vortrag"]
+    assert abs(weights.get("u:ich", 0.0)) < 0.1
+    assert fit(rows) == (bias, weights)
+
+
+def test_a_weighted_row_counts_more():
+    def logit(rows):  # of a sentence with feature u:a, after fitting
+        bias, weights = fit(rows)
+        return bias + weights.get("u:a", 0.0)
+
+    assert abs(logit([(["u:a"], 1, 1.0), (["u:a"], 0, 1.0)])) < 0.1  # even odds
+    assert logit([(["u:a"], 1, 3.0), (["u:a"], 0, 1.0)]) > 0.5  # 3:1 for generic
+
+
+def test_unmark_returns_the_marked_spans():
+    text, spans = unmark("Hallo, ⟦mein Netzwerk erweitern⟧ und ⟦mehr⟧.")
+    assert [text[a:b] for a, b in spans] == ["mein Netzwerk erweitern", "mehr"]
+
+
+def test_content_words_skip_a_leading_greeting(pipelines):
+    doc = pipelines["de"]("Hallo Frau Berger, ich melde mich wegen der Tagung.")
+    assert [t.text for t in content_words(next(doc.sents))][:2] == ["ich", "melde"]
+    doc = pipelines["en"]("Hello world is the first program.")  # no comma: no greeting to skip
+    assert content_words(next(doc.sents))[0].text == "Hello"
+
+
+def _flagged(analyzer, text: str, rule_id: str):
+    r = analyze(analyzer, text)
+    return r, [m for m in r.matches if m.rule_id == rule_id]
+
+
+def test_a_finding_has_exact_offsets_and_names_its_words(analyzer, classifiers):
+    rule = classifiers["de"].rule
+    example = rule.hits[0]
+    text = "🙂 " + example.text  # an astral character before: code points and UTF-16 differ
+    r, found = _flagged(analyzer, text, rule.id)
+    assert len(found) == 1
+    m = found[0]
+    start, end = example.spans[0][0] + 2, example.spans[0][1] + 2
+    assert (m.start, m.end, m.text) == (start, end, text[start:end])
+    assert m.offset == start + 1 and m.length == end - start  # 🙂 is two UTF-16 units
+    named = re.findall(r"„([^“]+)“", m.message)
+    assert named and all(w in m.text for w in named), m.message
+    evidence = next(s for s in r.personalization.signals if s.id == "GENERIC_PHRASES").evidence
+    assert any(e.rule_id == rule.id and (e.start, e.end) == (start, end) for e in evidence)
+
+
+def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classifiers):
+    """Over every marked message it learns from: no finding overlaps a lexicon finding, and none
+    lies in a sentence with a quoted title."""
+    for lang in ("de", "en"):
+        for m in training_messages(CORPORA, lang):
+            text, _ = unmark(m["marked"])
+            doc = pipelines[lang](text)
+            hits = checkers[lang].find(doc)
+            for found in classifiers[lang].find(doc, hits, rare_words(doc, MAX_ZIPF)):
+                assert not any(h.start < found.end and found.start < h.end for h in hits), text
+                assert not any(q in text[found.start:found.end] for q in "„“\"«»"), text
+
+
+def test_short_sentences_and_greetings_are_never_flagged(analyzer):
+    for text in ("Hallo Frau Berger!", "Danke dir!", "Interesse?", "Hi Dana, thanks!"):
+        r = analyze(analyzer, text)
+        assert not [m for m in r.matches if m.rule_id.endswith("_GENERIC_SENTENCE")], text
+
+
+def test_rules_list_the_classifier_rule_with_its_examples(client, classifiers):
+    rules = {r["id"]: r for r in client.get("/v1/rules").json()["rules"]}
+    for c in classifiers.values():
+        rule = rules[c.rule.id]
+        assert rule["group"] == "classifier" and rule["category"] == "GENERIC_PHRASE"
+        assert {e["kind"] for e in rule["examples"]} == {"hit", "miss"}
