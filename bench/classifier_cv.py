@@ -45,12 +45,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lang", choices=["de", "en"])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--lexicon", type=Path, default=CORPORA / "lexicon",
+                    help="lexicon folder (e.g. an older one, to see the classifier on wording the lexicon has not learnt)")
     ap.add_argument("--show", type=float, default=0.7, help="list wrong additions at this threshold")
     args = ap.parse_args()
     max_zipf = load_policy(CORPORA / "policy.toml").personalization.rare_word_zipf
     for lang in [args.lang] if args.lang else ["de", "en"]:
         pipeline = build_pipeline(lang)
-        lexicon = load_lexicon(CORPORA / "lexicon", lang)
+        lexicon = load_lexicon(args.lexicon, lang)
         checker = PhraseChecker(pipeline, lexicon)
         base = SentenceClassifier.load(CORPORA / "classifier", lang)
         lexicon_rows = training_rows(pipeline, checker, lexicon, [], max_zipf)
@@ -63,7 +65,7 @@ def main() -> None:
                 groups[path.name] = rows
         message_rows = {name: training_rows(pipeline, checker, no_phrases, ms, max_zipf) for name, ms in groups.items()}
         print(f"== {lang}: lexicon {lexicon.version}, {len(lexicon_rows)} lexicon sentences")
-        print(f"{'held out':<22}{'n':>4}  {'lexicon P/R':>12}" + "".join(f"  {'@' + str(t):>11}" for t in THRESHOLDS))
+        print(f"{'held out':<22}{'n':>4}  {'lexicon P/R':<20}" + "".join(f"  {'@' + str(t):<20}" for t in THRESHOLDS))
         totals: dict[object, list[int]] = {}
         for name, messages in sorted(groups.items()):
             assert all(split_of(m["id"]) == "fit" for m in messages if m["id"].startswith("ev-"))
@@ -72,31 +74,37 @@ def main() -> None:
             line = f"{name:<22}{len(messages):>4}"
             for threshold in (None, *THRESHOLDS):
                 clf = replace(base, bias=bias, weights=weights, threshold=threshold or 2.0)
-                tp = fp = fn = 0
+                tp = fp = fn = added_tp = added_n = 0
                 for m in messages:
                     text, gold = unmark(m["marked"])
                     doc = pipeline(text)
                     hits = checker.find(doc)
                     added = clf.find(doc, hits, rare_words(doc, max_zipf))
                     pred = [(h.start, h.end) for h in hits + added if h.phrase.category == "GENERIC_PHRASE"]
+                    by_classifier = {(h.start, h.end) for h in added}
                     for p in pred:
                         ok = found(p, gold)
                         tp, fp = tp + ok, fp + (not ok)
+                        if p in by_classifier:
+                            added_n, added_tp = added_n + 1, added_tp + ok
                         if not ok and threshold == args.show and any((h.start, h.end) == p for h in added):
                             print(f"    wrong at {threshold}: {text[p[0]:p[1]]!r} [{m['label']}]")
                     fn += sum(not found(g, pred) for g in gold)
                 gold_n = sum(len(unmark(m["marked"])[1]) for m in messages)
-                t = totals.setdefault(threshold, [0, 0, 0, 0])
-                t[0], t[1], t[2], t[3] = t[0] + tp, t[1] + fp, t[2] + fn, t[3] + gold_n
-                line += cell(tp, fp, fn, gold_n)
+                t = totals.setdefault(threshold, [0, 0, 0, 0, 0, 0])
+                for i, v in enumerate((tp, fp, fn, gold_n, added_tp, added_n)):
+                    t[i] += v
+                line += cell(tp, fp, fn, gold_n, added_tp, added_n)
             print(line)
         print(f"{'all':<22}{sum(map(len, groups.values())):>4}"
               + "".join(cell(*totals[t]) for t in (None, *THRESHOLDS)))
 
 
-def cell(tp: int, fp: int, fn: int, gold: int) -> str:
-    """Precision/recall as evaluate.py counts them (recall over gold spans)."""
-    return f"  {tp / max(tp + fp, 1):.2f}/{1 - fn / max(gold, 1):.2f}".rjust(13)
+def cell(tp: int, fp: int, fn: int, gold: int, added_tp: int, added: int) -> str:
+    """Precision/recall as evaluate.py counts them (recall over gold spans), then how many spans
+    the classifier added and the share of them that were right."""
+    extra = f" +{added}:{added_tp / added:.2f}" if added else ""
+    return f"  {tp / max(tp + fp, 1):.2f}/{1 - fn / max(gold, 1):.2f}{extra}".ljust(22)
 
 
 if __name__ == "__main__":

@@ -108,8 +108,8 @@ def test_a_finding_has_exact_offsets_and_names_its_words(analyzer, classifiers):
 
 
 def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classifiers):
-    """Over every marked message it learns from: no finding overlaps a lexicon finding, and none
-    lies in a sentence with a quoted title."""
+    """Over every marked message it learns from: no finding overlaps a lexicon finding, none is a
+    question or quotes a title, and none is in a message with a personal signal elsewhere."""
     for lang in ("de", "en"):
         for m in training_messages(CORPORA, lang):
             text, _ = unmark(m["marked"])
@@ -117,11 +117,16 @@ def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classif
             hits = checkers[lang].find(doc)
             for found in classifiers[lang].find(doc, hits, rare_words(doc, MAX_ZIPF)):
                 assert not any(h.start < found.end and found.start < h.end for h in hits), text
-                assert not any(q in text[found.start:found.end] for q in "„“\"«»"), text
+                assert not any(q in text[found.start:found.end] for q in "„“\"«»?"), text
+                assert not any(h.phrase.category == "PERSONAL_SIGNAL" for h in hits), text
 
 
-def test_short_sentences_and_greetings_are_never_flagged(analyzer):
-    for text in ("Hallo Frau Berger!", "Danke dir!", "Interesse?", "Hi Dana, thanks!"):
+def test_short_sentences_greetings_and_context_are_never_flagged(analyzer, classifiers):
+    hit = classifiers["de"].rule.hits[1].text
+    assert _flagged(analyzer, hit, "DE_GENERIC_SENTENCE")[1]
+    personal = "Wir haben uns beim Sommerfest der Stadtwerke Tübingen über Mieterstrom unterhalten. "
+    for text in ("Hallo Frau Berger!", "Danke dir!", "Interesse?", "Hi Dana, thanks!",
+                 hit.rstrip(".") + "?", personal + hit):
         r = analyze(analyzer, text)
         assert not [m for m in r.matches if m.rule_id.endswith("_GENERIC_SENTENCE")], text
 
