@@ -50,7 +50,7 @@ _QUOTES = {"de": "„{}“", "en": "“{}”"}
 # messages: questions ("Would you be willing to consider it?"), sentences with a figure, plain
 # sentences of a message that shows personal signals or rare words elsewhere. Rare words in the
 # sentence itself stay a learnt feature: boilerplate often carries the sender's company name.
-_SILENCING = frozenset({"#QUOTE", "#ACRONYM", "#QUESTION", "u:#NUM", "ctx:signal", "ctx:rare"})
+_SILENCING = frozenset({"#QUOTE", "#ACRONYM", "#QUESTION", "#NUM", "ctx:signal", "ctx:rare"})
 
 
 def split_of(item_id: str) -> str:
@@ -75,7 +75,7 @@ def unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:
 
 def content_words(sent) -> list:  # type: ignore[no-untyped-def]
     """The words of a sentence after a leading greeting ("Hallo Lisa, …", "Hi Dana, …")."""
-    words = [t for t in sent if any(ch.isalnum() for ch in t.text)]  # not punctuation, emoji
+    words = [t for t in sent if t.text[0].isalnum() or t.text[-1].isalnum()]  # not punctuation, emoji
     if words and (words[0].lower_ in _GREETINGS or words[0].lemma_.lower() in _GREETINGS):
         comma = next((t for t in sent[:6] if t.text == ","), None)
         if comma is not None:
@@ -83,23 +83,18 @@ def content_words(sent) -> list:  # type: ignore[no-untyped-def]
     return words
 
 
-def features(doc, sent, hits: Sequence[PhraseHit], rare_starts: frozenset[int]) -> list[str]:  # type: ignore[no-untyped-def]
-    """The features of sentence ``sent`` of ``doc`` (its words after a greeting): ``u:`` lemmas,
-    ``b:`` lemma bigrams, shape (``#SHORT``, ``#QUESTION``, ``#QUOTE``, ``#ACRONYM``) and what
-    the rest of the message shows (``ctx:signal``, ``ctx:generic``, ``ctx:rare``)."""
-    out: list[str] = []
-    prev = "<S>"
-    words = content_words(sent)
-    for t in words:
-        lemma = "#NUM" if t.like_num else "#RARE" if t.idx in rare_starts else t.lemma_.lower()
-        out.append("u:" + lemma)
-        out.append("b:" + prev + "_" + lemma)
-        prev = lemma
+def flags(sent, words: list, hits: Sequence[PhraseHit], rare_starts: frozenset[int]) -> list[str]:  # type: ignore[type-arg]
+    """The cheap features of sentence ``sent``: its shape (``#SHORT``, ``#QUESTION``, ``#NUM``,
+    ``#QUOTE``, ``#ACRONYM``) and what the rest of the message shows (``ctx:signal``,
+    ``ctx:generic``, ``ctx:rare``). ``words`` are its ``content_words``."""
+    out = []
     text = sent.text
     if len(words) < 5:
         out.append("#SHORT")
     if text.rstrip().endswith("?"):
         out.append("#QUESTION")
+    if any(t.like_num for t in words):
+        out.append("#NUM")
     if _QUOTE.search(text):
         out.append("#QUOTE")
     if _ACRONYM.search(text):
@@ -113,6 +108,24 @@ def features(doc, sent, hits: Sequence[PhraseHit], rare_starts: frozenset[int]) 
     if sum(1 for s in rare_starts if not (a <= s < b)) >= 2:
         out.append("ctx:rare")
     return out
+
+
+def word_features(words: list, rare_starts: frozenset[int]) -> list[str]:  # type: ignore[type-arg]
+    """``u:`` lemmas and ``b:`` lemma bigrams of ``words``; numbers are ``#NUM``, rare words ``#RARE``."""
+    out = []
+    prev = "<S>"
+    for t in words:
+        lemma = "#NUM" if t.like_num else "#RARE" if t.idx in rare_starts else t.lemma_.lower()
+        out.append("u:" + lemma)
+        out.append("b:" + prev + "_" + lemma)
+        prev = lemma
+    return out
+
+
+def features(sent, hits: Sequence[PhraseHit], rare_starts: frozenset[int]) -> list[str]:  # type: ignore[no-untyped-def]
+    """All features of sentence ``sent`` (its words after a greeting), as the model sees them."""
+    words = content_words(sent)
+    return flags(sent, words, hits, rare_starts) + word_features(words, rare_starts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +181,8 @@ class SentenceClassifier:
             words = content_words(sent)
             if len(words) < self.min_words:
                 continue
-            feats = features(doc, sent, hits, rare_starts)
-            if _SILENCING.intersection(feats) or self.probability(feats) < self.threshold:
+            shape = flags(sent, words, hits, rare_starts)
+            if _SILENCING.intersection(shape) or self.probability(shape + word_features(words, rare_starts)) < self.threshold:
                 continue
             start, end = words[0].idx, words[-1].idx + len(words[-1].text)
             top = sorted(
@@ -219,7 +232,7 @@ def training_rows(pipeline, checker: PhraseChecker, lexicon: Lexicon, messages: 
                 label = 1 if covered >= 0.4 * size else 0 if covered == 0 else -1
                 if label < 0:
                     continue
-            rows.append((features(doc, sent, hits, rare), label, weight))
+            rows.append((features(sent, hits, rare), label, weight))
 
     for phrase in lexicon.phrases:
         for example in phrase.hits:
