@@ -15,6 +15,9 @@ token specs:
 ``!nicht|kein`` any single word except these lemmas
 ``@poss``      a named word set from a ``[sets]`` table of any file of the language
 ``_``          any single word; ``~`` / ``~N`` a gap of up to 3 / N words in the same sentence
+``(a b|c)``    a group of whole wordings (``(a b|c)?`` optional); expanded before compiling
+``^``          the next word starts a sentence
+``#num``       a number, in digits or words
 =============  ====================================================================
 """
 
@@ -199,6 +202,41 @@ def _sentences(text: str) -> int:
 # --- pattern compilation -------------------------------------------------------------------
 
 _GAP = re.compile(r"^~(\d*)$")
+MAX_EXPANSIONS = 64  # wordings one pattern with groups may stand for
+
+
+def expand_groups(pattern: str) -> list[str]:
+    """The wordings a pattern with groups stands for: ``(as per|according to) your request`` is
+    ``as per your request`` and ``according to your request``; ``(…)?`` adds the wording without
+    the group. Inside a group ``|`` separates whole wordings; groups do not nest. An element that
+    does not open a group keeps its meaning (``.|,|)`` is punctuation)."""
+    parts: list[list[str]] = []  # alternatives per position; a plain element has one
+    group: list[str] | None = None
+    for elem in pattern.split():
+        if group is None and len(elem) > 1 and elem.startswith("("):
+            group, elem = [], elem[1:]
+        if group is None:
+            parts.append([elem])
+            continue
+        if elem.startswith("("):
+            raise LexiconError(f"pattern {pattern!r}: groups do not nest")
+        optional = elem.endswith(")?")
+        closing = optional or elem.endswith(")")
+        group.append(elem[: -2 if optional else -1] if closing else elem)
+        if closing:
+            wordings = [w.strip() for w in " ".join(group).split("|")]
+            if any(not w for w in wordings):
+                raise LexiconError(f"pattern {pattern!r}: empty wording in a group")
+            parts.append(wordings + ([""] if optional else []))
+            group = None
+    if group is not None:
+        raise LexiconError(f"pattern {pattern!r}: a group is not closed")
+    out = [""]
+    for alternatives in parts:
+        out = [f"{head} {alt}".strip() for head in out for alt in alternatives]
+        if len(out) > MAX_EXPANSIONS:
+            raise LexiconError(f"pattern {pattern!r} stands for more than {MAX_EXPANSIONS} wordings")
+    return out
 # After a suffix: the inflection endings of German and English nouns (Konferenz-en, Meetup-s).
 _INFLECTION = "(?:e|en|n|s|es|er|ern|nen)?"
 _NOT_END = {"NOT_IN": [".", "!", "?"]}
@@ -212,16 +250,29 @@ def compile_pattern(
     Raises ``LexiconError`` for syntax it cannot read.
     """
     tokens: list[dict[str, Any]] = []
+    anchored = False
     for elem in pattern.split():
+        if elem == "^":
+            anchored = True
+            continue
+        start = len(tokens)
         gap = _GAP.match(elem)
         if gap:
             n = int(gap.group(1) or 3)
             tokens.append({"NORM": _NOT_END, "IS_SENT_START": False, "OP": f"{{0,{n}}}"})
-            continue
-        if elem == "_":
+        elif elem == "_":
             tokens.append({"NORM": _NOT_END})
-            continue
-        tokens.extend(_compile_element(elem, lexicon_sets, lemma, split))
+        elif elem == "#num":
+            tokens.append({"LIKE_NUM": True})
+        else:
+            tokens.extend(_compile_element(elem, lexicon_sets, lemma, split))
+        if anchored:
+            if tokens[start].get("OP"):
+                raise LexiconError(f"pattern {pattern!r}: ^ must precede a word that is always there")
+            tokens[start]["IS_SENT_START"] = True
+            anchored = False
+    if anchored:
+        raise LexiconError(f"pattern {pattern!r}: ^ at the end anchors nothing")
     if not tokens or all(t.get("OP", "") in ("?", "*") or "{0," in t.get("OP", "") for t in tokens):
         raise LexiconError(f"pattern {pattern!r} can match nothing or the empty string")
     return tokens

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textsvc.errors import LexiconError
-from textsvc.lexicon import Lexicon, Phrase, compile_pattern
+from textsvc.lexicon import Lexicon, Phrase, compile_pattern, expand_groups
 from textsvc.nlp import Pipeline, RuleMatcher, lemma_of, split_words
 
 
@@ -30,12 +30,13 @@ class PhraseChecker:
             try:
                 patterns = [
                     compile_pattern(
-                        p,
+                        wording,
                         lexicon.sets,
                         lambda w: lemma_of(w, lang),
                         lambda w: split_words(pipeline, w),
                     )
-                    for p in phrase.patterns
+                    for written in phrase.patterns
+                    for wording in expand_groups(written)
                 ]
                 self._matcher.add(phrase.id, patterns)
             except (LexiconError, ValueError) as exc:

@@ -1,0 +1,60 @@
+"""The pattern language beyond single tokens: groups of whole wordings, the sentence-start anchor
+and the number class (corpora/README.md), compiled and run on the real pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from textsvc.errors import LexiconError
+from textsvc.lexicon import Example, Lexicon, Phrase, expand_groups
+from textsvc.phrases import PhraseChecker
+
+
+def _checker(pipelines, lang: str, *patterns: str) -> PhraseChecker:
+    phrase = Phrase(id=f"{lang.upper()}_TEST", lang=lang, group="test", category="GENERIC_PHRASE", weight=10,
+                    message="Test.", short_message="", replacements=("x",), hint="", patterns=patterns,
+                    hits=(Example.parse("[x]"),), misses=(Example.parse("y"),))
+    return PhraseChecker(pipelines[lang], Lexicon(lang=lang, phrases=(phrase,)))
+
+
+def _found(pipelines, checker: PhraseChecker, lang: str, text: str) -> list[str]:
+    return [text[h.start:h.end] for h in checker.find(pipelines[lang](text))]
+
+
+def test_a_group_stands_for_each_of_its_wordings():
+    assert expand_groups("(as per|according to) your request") == ["as per your request", "according to your request"]
+    assert expand_groups("(gern)? vernetzen") == ["gern vernetzen", "vernetzen"]
+    assert expand_groups("a (b c|d) (e|f)?") == ["a b c e", "a b c f", "a b c", "a d e", "a d f", "a d"]
+    assert expand_groups("möglich .|,|)") == ["möglich .|,|)"]  # ")" without an open group is punctuation
+
+
+@pytest.mark.parametrize("pattern", ["(a b", "(a (b) c)", "(a|) b", "(" + "|".join("abcdefghi") + ") (" + "|".join("abcdefghi") + ")"])
+def test_broken_groups_are_reported(pattern):
+    with pytest.raises(LexiconError):
+        expand_groups(pattern)
+
+
+def test_multi_word_alternatives_match_as_wholes(pipelines):
+    checker = _checker(pipelines, "en", "(as per|according to) your requirement")
+    assert _found(pipelines, checker, "en", "As per your requirement, here it is.") == ["As per your requirement"]
+    assert _found(pipelines, checker, "en", "According to your requirements we built it.") == ["According to your requirements"]
+    assert _found(pipelines, checker, "en", "As to your requirement, no.") == []
+
+
+def test_the_anchor_needs_the_start_of_a_sentence(pipelines):
+    checker = _checker(pipelines, "de", "^ kurz zu ich")
+    assert _found(pipelines, checker, "de", "Guten Tag. Kurz zu mir: ich berate Banken.") == ["Kurz zu mir"]
+    assert _found(pipelines, checker, "de", "Ich sage es kurz zu mir selbst.") == []
+
+
+def test_the_anchor_needs_a_word_that_is_always_there(pipelines):
+    for pattern in ("^", "kurz ^", "^ ~ kurz", "^ kurz? zu"):
+        with pytest.raises(LexiconError):
+            _checker(pipelines, "de", pattern)
+
+
+def test_the_number_class_matches_digits_and_number_words(pipelines):
+    checker = _checker(pipelines, "en", "team of #num developer")
+    assert _found(pipelines, checker, "en", "We have a team of 60 developers.") == ["team of 60 developers"]
+    assert _found(pipelines, checker, "en", "We have a team of sixty developers.") == ["team of sixty developers"]
+    assert _found(pipelines, checker, "en", "We have a team of great developers.") == []
