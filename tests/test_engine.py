@@ -104,10 +104,10 @@ def test_offsets_point_into_the_original_text(analyzer, parts):
 def test_the_index_is_current_until_another_writer_commits(tmp_path):
     """``index_is_current`` decides whether an analysis may run on the event loop (no catch-up
     to do) or goes to a thread: another process's new template makes it stale until caught up."""
+    from tests.conftest import CORPORA
     from textsvc.engine import Analyzer
     from textsvc.settings import Settings
     from textsvc.store import Store
-    from tests.conftest import CORPORA
 
     settings_ = Settings(db_path=tmp_path / "t.db", corpora_dir=CORPORA, seed=False)
     engine = Analyzer(settings_, Store(settings_.db_path))

@@ -117,10 +117,10 @@ def lexicon_check() -> None:
     from textsvc.classifier import SentenceClassifier
     from textsvc.classifier import example_problems as classifier_problems
     from textsvc.errors import LexiconError
-    from textsvc.policy import load_policy
     from textsvc.lexicon import load_lexicon
     from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline
     from textsvc.phrases import PhraseChecker, example_problems
+    from textsvc.policy import load_policy
 
     corpora = Settings.from_env().corpora_dir
     max_zipf = load_policy(corpora / "policy.toml").personalization.rare_word_zipf
@@ -178,7 +178,6 @@ def _store():  # type: ignore[no-untyped-def]
 def templates_import(file) -> None:  # type: ignore[no-untyped-def]
     """Import NDJSON or a JSON array from FILE (- for stdin); idempotent; bad lines are reported."""
     from textsvc.corpus import import_templates, parse_import
-
     from textsvc.policy import load_policy
 
     policy = load_policy(Settings.from_env().corpora_dir / "policy.toml")
