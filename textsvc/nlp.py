@@ -315,9 +315,11 @@ def split_words(pipeline: Pipeline, text: str) -> list[str]:
 class RuleMatcher:
     """spaCy matchers keyed by rule id; returns character spans of the longest matches.
 
-    Each rule gets its own ``Matcher``, and a rule runs only on a sentence that holds every
-    obligatory word of one of its patterns: most messages contain the words of only a few
-    families, so a few matchers run instead of all. The test is set arithmetic on spaCy's string
+    Each pattern gets its own ``Matcher`` and runs only on a sentence that holds all of its
+    obligatory words: most messages contain the words of only a few families, and of those
+    families only a pattern or two, so a few small matchers run instead of every family's
+    patterns. Per rule, overlapping matches are then resolved as spaCy's ``greedy="LONGEST"``
+    does (longest first, then earliest). The test is set arithmetic on spaCy's string
     hashes of the doc's lemmas and norms (one ``to_array``): every distinct word set of the
     lexicon has an id, each word maps to the ids of the sets it belongs to, and a pattern is a
     candidate when its rarest set (by wordfreq) is satisfied and then checked with one
@@ -328,27 +330,27 @@ class RuleMatcher:
         self._strings = pipeline.nlp.vocab.strings
         self._lang = pipeline.lang
         self._vocab = pipeline.nlp.vocab
-        self._rules: list[tuple[str, Matcher]] = []
+        self._rules: list[str] = []  # rule index → key
         self._set_ids: dict[tuple[int, frozenset[int]], int] = {}
         self._words_of: list[frozenset[int]] = []  # set id → its word hashes
         self._commonness_of: dict[int, float] = {}
         # per attribute (LEMMA, NORM): word hash → ids of the word sets it belongs to
         self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
-        # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions)
-        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]]]] = []
+        # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions, its matcher)
+        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher]] = []
         self._by_anchor: dict[int, list[int]] = {}  # set id → patterns whose rarest set it is
         self._always: list[int] = []  # patterns that need no particular word
 
     def add(self, key: str, patterns: Sequence[list[dict[str, Any]]]) -> None:
-        matcher = Matcher(self._vocab, validate=True)
-        matcher.add(key, list(patterns), greedy="LONGEST")
         rule = len(self._rules)
-        self._rules.append((key, matcher))
+        self._rules.append(key)
         for pattern in patterns:
+            matcher = Matcher(self._vocab, validate=True)
+            matcher.add(key, [pattern])  # every match: overlaps are resolved per rule in __call__
             sets, regexes = _obligatory(pattern, self._strings.add)
             ids = [self._set_id(attr, values) for attr, values in sets]
             index = len(self._patterns)
-            self._patterns.append((rule, frozenset(ids), regexes))
+            self._patterns.append((rule, frozenset(ids), regexes, matcher))
             if not sets:
                 self._always.append(index)
                 continue
@@ -401,27 +403,32 @@ class RuleMatcher:
         candidates = list(self._always)
         for set_id in satisfied:
             candidates.extend(self._by_anchor.get(set_id, ()))
-        # rule → the set ids of each of its patterns that the whole doc can satisfy
-        runnable: dict[int, list[frozenset[int]]] = {}
-        for index in candidates:
-            rule, ids, regexes = self._patterns[index]
-            if ids <= satisfied and all(regex_ok(attr, rx) for attr, rx in regexes):
-                runnable.setdefault(rule, []).append(ids)
+        runnable = [
+            index for index in sorted(candidates)
+            if self._patterns[index][1] <= satisfied and all(regex_ok(a, rx) for a, rx in self._patterns[index][2])
+        ]
         if not runnable:
             return
-        # Patterns never cross a sentence start, so a matcher runs on each sentence that holds
-        # the words of one of its patterns: a spaCy Matcher call walks every token it is given.
+        # Patterns never cross a sentence start, so a pattern runs on each sentence that holds its
+        # words: a spaCy Matcher call walks every token it is given.
         if doc.has_annotation("SENT_START"):
-            sentences = [(s.start, s.end, self._satisfied(lemmas[s.start:s.end], norms[s.start:s.end]))
-                         for s in doc.sents]
+            sentences = [(s, self._satisfied(lemmas[s.start:s.end], norms[s.start:s.end])) for s in doc.sents]
         else:
-            sentences = [(0, len(doc), satisfied)]
+            sentences = [(doc[:], satisfied)]
+        by_rule: dict[int, set[tuple[int, int]]] = {}
+        for index in runnable:
+            rule, ids, _, matcher = self._patterns[index]
+            for sent, s_satisfied in sentences:
+                if ids <= s_satisfied:
+                    by_rule.setdefault(rule, set()).update(
+                        (sent.start + a, sent.start + b) for _, a, b in matcher(sent))
         found = []
-        for rule in sorted(runnable):
-            key, matcher = self._rules[rule]
-            for s_start, s_end, s_satisfied in sentences:
-                if any(ids <= s_satisfied for ids in runnable[rule]):
-                    found.extend((key, s_start + a, s_start + b) for _, a, b in matcher(doc[s_start:s_end]))
+        for rule, pairs in by_rule.items():
+            taken: set[int] = set()
+            for start, end in sorted(pairs, key=lambda m: (m[1] - m[0], -m[0]), reverse=True):
+                if taken.isdisjoint(range(start, end)):
+                    found.append((self._rules[rule], start, end))
+                    taken.update(range(start, end))
         for key, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             span = doc[start:end]
             yield key, span.start_char, span.end_char
