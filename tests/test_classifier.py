@@ -103,6 +103,7 @@ def test_a_finding_has_exact_offsets_and_names_its_words(analyzer, classifiers):
     assert m.offset == start + 1 and m.length == end - start  # 🙂 is two UTF-16 units
     named = re.findall(r"„([^“]+)“", m.message)
     assert named and all(w in m.text for w in named), m.message
+    assert not {"ja", "man", "ich", "so"} & set(named), m.message  # content words, not function words
     evidence = next(s for s in r.personalization.signals if s.id == "GENERIC_PHRASES").evidence
     assert any(e.rule_id == rule.id and (e.start, e.end) == (start, end) for e in evidence)
 

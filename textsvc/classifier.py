@@ -186,8 +186,8 @@ class SentenceClassifier:
             if _SILENCING.intersection(shape) or self.probability(shape + word_features(words, rare_starts)) < self.threshold:
                 continue
             start, end = words[0].idx, words[-1].idx + len(words[-1].text)
-            top = sorted(
-                {t.text: self.weights.get("u:" + t.lemma_.lower(), 0.0) for t in words}.items(),
+            top = sorted(  # the content words that weighed most ("Leute", not "ja")
+                {t.text: self.weights.get("u:" + t.lemma_.lower(), 0.0) for t in words if not t.is_stop}.items(),
                 key=lambda kv: -kv[1],
             )[:3]
             quote = _QUOTES[self.rule.lang]
