@@ -28,7 +28,7 @@ def test_a_group_stands_for_each_of_its_wordings():
     assert expand_groups("möglich .|,|)") == ["möglich .|,|)"]  # ")" without an open group is punctuation
 
 
-@pytest.mark.parametrize("pattern", ["(a b", "(a (b) c)", "(a|) b", "(" + "|".join("abcdefghi") + ") (" + "|".join("abcdefghi") + ")"])
+@pytest.mark.parametrize("pattern", ["(a b", "(a (b) c)", "(a|) b", "someday|(one day) soon", "(" + "|".join("abcdefghi") + ") (" + "|".join("abcdefghi") + ")"])
 def test_broken_groups_are_reported(pattern):
     with pytest.raises(LexiconError):
         expand_groups(pattern)

@@ -216,6 +216,8 @@ def expand_groups(pattern: str) -> list[str]:
         if group is None and len(elem) > 1 and elem.startswith("("):
             group, elem = [], elem[1:]
         if group is None:
+            if "(" in elem and elem != "(" and not elem.startswith('"'):
+                raise LexiconError(f"pattern {pattern!r}: a group takes a whole slot: write (a|b c), not {elem!r}")
             parts.append([elem])
             continue
         if elem.startswith("("):
