@@ -241,3 +241,11 @@ def test_dictionaries_read_from_the_cache_give_simplemmas_lemmas(tmp_path, monke
     cache.write_bytes(b"\x93 not what was written")
     assert lemmas() == expected  # unreadable: rebuilt
     assert cache.stat().st_size > 1_000_000
+
+
+def test_german_number_words_are_numbers(pipelines):
+    """spaCy's German knows only digits as numbers; `#num` and the classifier's figure check need
+    the words too ("acht Mitarbeiter" is as concrete as "8 Mitarbeiter")."""
+    doc = pipelines["de"]("Seit fünf Jahren, mit zwanzig Leuten und einundzwanzig Filialen, dreißig oder 30 Stück, "
+                          "Hunderte Kunden, ein Haus, eins vorweg, der Elfmeter.")
+    assert [t.text for t in doc if t.like_num] == ["fünf", "zwanzig", "einundzwanzig", "dreißig", "30", "Hunderte"]

@@ -282,6 +282,14 @@ class Pipeline:
         return self.nlp(text)
 
 
+_UNITS = "ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun"
+_TENS = "zwanzig|dreissig|vierzig|fünfzig|sechzig|siebzig|achtzig|neunzig"
+_GERMAN_NUMBER = re.compile(  # number words, not "ein"/"eins" (an article, a mark)
+    rf"(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf|sech|sieb|acht|neun)zehn"
+    rf"|(?:(?:{_UNITS})und)?(?:{_TENS})|(?:{_UNITS})?(?:hundert|tausend)\w*|dutzend\w*|milliarden?|millionen?)"
+)
+
+
 def build_pipeline(lang: str, model: str | None = None) -> Pipeline:
     """Build the pipeline for ``lang``; ``model`` names an installed trained pipeline to use instead.
 
@@ -301,6 +309,10 @@ def build_pipeline(lang: str, model: str | None = None) -> Pipeline:
         nlp.add_pipe("textsvc_lemmatizer")
         name = f"spacy.blank:{lang}+simplemma"
     if lang == "de":
+        # spaCy's German knows digits only as numbers; "fünf Jahre", "zwanzig Leute" are too.
+        getters = nlp.vocab.lex_attr_getters
+        digits = getters.get(LIKE_NUM, lambda text: False)
+        getters[LIKE_NUM] = lambda text: digits(text) or _GERMAN_NUMBER.fullmatch(fold(text)) is not None
         if not model:
             nlp.add_pipe("textsvc_verb_first")
         nlp.add_pipe("textsvc_separable_verbs")
