@@ -58,3 +58,39 @@ def test_the_number_class_matches_digits_and_number_words(pipelines):
     assert _found(pipelines, checker, "en", "We have a team of 60 developers.") == ["team of 60 developers"]
     assert _found(pipelines, checker, "en", "We have a team of sixty developers.") == ["team of sixty developers"]
     assert _found(pipelines, checker, "en", "We have a team of great developers.") == []
+
+
+def test_compiled_patterns_are_cached_and_a_broken_cache_is_rebuilt(pipelines, lexicons, tmp_path, monkeypatch):
+    """Compiling the lexicon is kept in the user's cache directory under a key of the lexicon's
+    files and the compiler's code; a cache read back, and a corrupt one (rebuilt), give the same
+    findings as a fresh compile."""
+    from textsvc import nlp, phrases
+
+    monkeypatch.setattr(nlp.platformdirs, "user_cache_dir", lambda name: str(tmp_path / name))
+    (tmp_path / "textsvc").mkdir()
+    stale = tmp_path / "textsvc" / "patterns-de-0123456789abcdef0123.msgpack"  # an older lexicon's
+    stale.write_bytes(b"old")
+    text = "Ich würde mich freuen, mein Netzwerk zu erweitern, und wer weiß, was sich ergibt."
+
+    def found() -> list[tuple[str, int, int]]:
+        checker = PhraseChecker(pipelines["de"], lexicons["de"])
+        return [(h.phrase.id, h.start, h.end) for h in checker.find(pipelines["de"](text))]
+
+    fresh = found()
+    assert len(fresh) >= 2
+    (cache,) = (tmp_path / "textsvc").glob("patterns-de-*.msgpack")  # and the stale one is gone
+    with monkeypatch.context() as m:
+        m.setattr(phrases, "compile_pattern", lambda *a: pytest.fail("compiled despite the cache"))
+        assert found() == fresh
+    cache.write_bytes(b"\x93 not what was written")
+    assert found() == fresh
+    assert cache.stat().st_size > 100_000
+
+
+def test_a_lexicon_built_in_code_is_never_read_from_the_cache(pipelines, tmp_path, monkeypatch):
+    from textsvc import nlp
+
+    monkeypatch.setattr(nlp.platformdirs, "user_cache_dir", lambda name: str(tmp_path / name))
+    assert _found(pipelines, _checker(pipelines, "en", "team of #num developer"), "en", "a team of 6 developers")
+    assert _found(pipelines, _checker(pipelines, "en", "team of great developer"), "en", "a team of great developers")
+    assert not (tmp_path / "textsvc").exists()

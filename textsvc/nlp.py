@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +72,43 @@ class _StreamDictionaries(StreamDictionaryFactory):
         except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
             pass
         stream = StreamMap(lang)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
-            partial.write_bytes(msgspec.msgpack.encode(
-                [stream._data, stream._pos, stream._rev, stream._count, stream._firsts, stream._blocks]
-            ))
-            partial.replace(cache)
-        except OSError:
-            pass
+        _write_cache(cache, msgspec.msgpack.encode(
+            [stream._data, stream._pos, stream._rev, stream._count, stream._firsts, stream._blocks]
+        ), replaces=f"simplemma-*-{lang}-*.msgpack")
         return stream
 
+
+def user_cache(name: str, build: Callable[[], Any], *, replaces: str) -> Any:
+    """``build()``, kept as msgpack in the user's cache directory under ``name``, a key that must
+    change with everything the value depends on; writing it removes the files matching the glob
+    ``replaces`` (the same cache under older keys). A cache that cannot be read is rebuilt, one
+    that cannot be written is skipped: it only saves time."""
+    path = Path(platformdirs.user_cache_dir("textsvc")) / name
+    try:
+        return msgspec.msgpack.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        pass
+    value = build()
+    _write_cache(path, msgspec.msgpack.encode(value), replaces)
+    return value
+
+
+def _write_cache(path: Path, data: bytes, replaces: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
+        partial.write_bytes(data)
+        partial.replace(path)
+        for old in path.parent.glob(replaces):
+            if old != path and old.suffix == path.suffix:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+# What a word's lemma depends on besides this module's code: a compiled pattern cached under a
+# key without these would survive an upgrade that changes lemmas.
+LEMMATIZER_VERSION = ", ".join(f"{name} {metadata.version(name)}" for name in ("simplemma", "wordfreq", "spacy"))
 
 _DICTIONARIES = _StreamDictionaries()
 _LEMMATIZER = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=_DICTIONARIES))

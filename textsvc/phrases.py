@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from textsvc import lexicon as _lexicon_module
+from textsvc import nlp as _nlp_module
 from textsvc.errors import LexiconError
 from textsvc.lexicon import Lexicon, Phrase, compile_pattern, expand_groups
-from textsvc.nlp import Pipeline, RuleMatcher, lemma_of, split_words
+from textsvc.nlp import LEMMATIZER_VERSION, Pipeline, RuleMatcher, lemma_of, split_words, user_cache
+
+# Compiled patterns depend on the lexicon files, the code that compiles them and the lemmatiser.
+_COMPILER = hashlib.sha256(
+    Path(_lexicon_module.__file__).read_bytes() + Path(_nlp_module.__file__).read_bytes()
+    + LEMMATIZER_VERSION.encode()
+).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,21 +36,19 @@ class PhraseChecker:
         self.lexicon = lexicon
         self._phrases = lexicon.by_id()
         self._matcher = RuleMatcher(pipeline)
-        lang = lexicon.lang
+        # Compiling looks up the lemma of every lexicon word (0.3 s per language at every start of
+        # every worker); the result is kept in the user's cache directory.
+        compiled: dict[str, Any] = {}
+        if lexicon.version:  # a lexicon read from files (one built in code has no version)
+            key = hashlib.sha256(f"{lexicon.lang} {lexicon.version} {_COMPILER}".encode()).hexdigest()[:20]
+            compiled = user_cache(f"patterns-{lexicon.lang}-{key}.msgpack", lambda: _compile(pipeline, lexicon),
+                                  replaces=f"patterns-{lexicon.lang}-*.msgpack")
+        if not isinstance(compiled, dict) or compiled.keys() != self._phrases.keys():
+            compiled = _compile(pipeline, lexicon)
         for phrase in lexicon.phrases:
             try:
-                patterns = [
-                    compile_pattern(
-                        wording,
-                        lexicon.sets,
-                        lambda w: lemma_of(w, lang),
-                        lambda w: split_words(pipeline, w),
-                    )
-                    for written in phrase.patterns
-                    for wording in expand_groups(written)
-                ]
-                self._matcher.add(phrase.id, patterns)
-            except (LexiconError, ValueError) as exc:
+                self._matcher.add(phrase.id, compiled[phrase.id])
+            except ValueError as exc:  # spaCy's pattern validation
                 raise LexiconError(f"{phrase.group}:{phrase.id}: {exc}") from exc
 
     def find(self, doc: object, *, picky: bool = True) -> list[PhraseHit]:
@@ -63,6 +72,22 @@ class PhraseChecker:
             ):
                 kept.append(hit)
         return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+def _compile(pipeline: Pipeline, lexicon: Lexicon) -> dict[str, list[list[dict[str, Any]]]]:
+    """Every family's patterns as spaCy token patterns, groups expanded; raises ``LexiconError``."""
+    lang = lexicon.lang
+    out = {}
+    for phrase in lexicon.phrases:
+        try:
+            out[phrase.id] = [
+                compile_pattern(wording, lexicon.sets, lambda w: lemma_of(w, lang), lambda w: split_words(pipeline, w))
+                for written in phrase.patterns
+                for wording in expand_groups(written)
+            ]
+        except (LexiconError, ValueError) as exc:
+            raise LexiconError(f"{phrase.group}:{phrase.id}: {exc}") from exc
+    return out
 
 
 def _kind(hit: PhraseHit) -> tuple[str, str | None]:
