@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluate import overlap  # noqa: E402  (bench/ is the script's directory)
 from textsvc.classifier import (  # noqa: E402
     SentenceClassifier,
     fit,
@@ -38,7 +39,7 @@ THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 def found(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     """evaluate.py's criterion: overlap of at least half the shorter span."""
-    return any(min(span[1], o[1]) - max(span[0], o[0]) >= 0.5 * min(span[1] - span[0], o[1] - o[0]) for o in others)
+    return any(overlap(span, o) >= 0.5 * min(span[1] - span[0], o[1] - o[0]) for o in others)
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ def test_lexicon_check_passes_on_the_shipped_lexicon(run):
     assert "de:" in result.output and "0 problems" in result.output
 
 
-def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
+def _corpora_copy(tmp_path):
+    """What `textsvc lexicon check` reads, copied to change it: lexicon, classifier, policy."""
     import shutil
 
     from tests.conftest import CORPORA
@@ -67,6 +68,11 @@ def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
     for part in ("lexicon", "classifier"):
         shutil.copytree(CORPORA / part, corpora / part)
     shutil.copy(CORPORA / "policy.toml", corpora / "policy.toml")
+    return corpora
+
+
+def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
+    corpora = _corpora_copy(tmp_path)
     bad = corpora / "lexicon" / "de" / "zz_broken.toml"
     bad.write_text(
         '[[phrase]]\nid = "DE_ZZ_BROKEN"\nweight = 5\nmessage = "Kaputt."\nreplacements = ["x"]\n'
@@ -80,14 +86,7 @@ def test_lexicon_check_reports_a_wrong_example(run, tmp_path, monkeypatch):
 
 
 def test_lexicon_check_names_a_misspelt_field(run, tmp_path, monkeypatch):
-    import shutil
-
-    from tests.conftest import CORPORA
-
-    corpora = tmp_path / "corpora"
-    for part in ("lexicon", "classifier"):
-        shutil.copytree(CORPORA / part, corpora / part)
-    shutil.copy(CORPORA / "policy.toml", corpora / "policy.toml")
+    corpora = _corpora_copy(tmp_path)
     (corpora / "lexicon" / "en" / "zz.toml").write_text(
         '[[phrase]]\nid = "EN_ZZ"\nweight = 5\nmessage = "Broken."\nreplacement = ["x"]\n'
         'patterns = ["coffee"]\nhit = ["[coffee]"]\nmiss = ["tea"]\n', encoding="utf-8")

@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textsvc.errors import LexiconError
-from textsvc.lexicon import Example, Lexicon, Phrase, validate_phrase
+from textsvc.lexicon import Example, Lexicon, Phrase, load_lexicon, validate_phrase
+from textsvc.nlp import build_pipeline, rare_words
 from textsvc.phrases import PhraseChecker, PhraseHit
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧ mark the generic spans in corpora/eval and corpora/dev
@@ -210,8 +211,6 @@ def training_rows(pipeline, checker: PhraseChecker, lexicon: Lexicon, messages: 
     generic; a miss or a personal signal's example with no generic family in it is not), and
     marked messages (a sentence at least 40 % marked is generic, one with no mark is not; in
     between is left out)."""
-    from textsvc.nlp import rare_words
-
     rows: list[Row] = []
 
     def add(text: str, gold: list[tuple[int, int]] | None, weight: float = 1.0) -> None:
@@ -295,9 +294,6 @@ def training_messages(corpora: Path, lang: str) -> list[dict]:
 def train(corpora: Path, lang: str, max_zipf: float) -> dict:
     """Fit the weights of ``lang`` from the lexicon and the marked messages; the JSON document
     ``textsvc lexicon train`` writes to ``corpora/classifier/<lang>.weights.json``."""
-    from textsvc.lexicon import load_lexicon
-    from textsvc.nlp import build_pipeline
-
     pipeline = build_pipeline(lang)
     lexicon = load_lexicon(corpora / "lexicon", lang)
     messages = training_messages(corpora, lang)
@@ -312,8 +308,6 @@ def train(corpora: Path, lang: str, max_zipf: float) -> dict:
 def example_problems(pipeline, checker: PhraseChecker, classifier: SentenceClassifier,  # type: ignore[no-untyped-def]
                      max_zipf: float) -> list[str]:
     """The classifier rule's examples that do not behave as marked (after the lexicon ran)."""
-    from textsvc.nlp import rare_words
-
     problems = []
     for example in classifier.rule.hits + classifier.rule.misses:
         doc = pipeline(example.text)
