@@ -31,3 +31,15 @@ def test_latency_benchmark_runs():
 def test_templates_benchmark_runs_side_by_side_with_brute_force():
     out = run("bench/templates.py", "--sizes", "2000", "--per-kind", "5")
     assert "brute" in out.lower() and "recall" in out.lower()
+
+
+def test_evaluate_scores_a_development_set_and_names_the_classifiers_share():
+    out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl")
+    assert "corpora/dev/en_blind.jsonl: 50 messages" in out
+    assert "of which the sentence classifier:" in out
+
+
+def test_classifier_cross_validation_holds_out_each_dev_set():
+    out = run("bench/classifier_cv.py", "--lang", "en", "--folds", "2")
+    assert "en_blind.jsonl" in out and "fit fold 1" in out and "lexicon P/R" in out
+    assert out.rstrip().splitlines()[-1].startswith("all")
