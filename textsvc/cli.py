@@ -111,6 +111,14 @@ def lexicon() -> None:
     """Work on the phrase lexicon (corpora/lexicon)."""
 
 
+def _corpora_and_rare_word_zipf() -> tuple[Path, float]:
+    """The corpora folder and the policy's rare-word threshold, which the classifier's features use."""
+    from textsvc.policy import load_policy
+
+    corpora = Settings.from_env().corpora_dir
+    return corpora, load_policy(corpora / "policy.toml").personalization.rare_word_zipf
+
+
 @lexicon.command("check")
 def lexicon_check() -> None:
     """Validate every family and run every example; exit 1 on any problem."""
@@ -120,10 +128,8 @@ def lexicon_check() -> None:
     from textsvc.lexicon import load_lexicon
     from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline
     from textsvc.phrases import PhraseChecker, example_problems
-    from textsvc.policy import load_policy
 
-    corpora = Settings.from_env().corpora_dir
-    max_zipf = load_policy(corpora / "policy.toml").personalization.rare_word_zipf
+    corpora, max_zipf = _corpora_and_rare_word_zipf()
     problems: list[str] = []
     for lang in SUPPORTED_LANGUAGES:
         try:
@@ -149,10 +155,8 @@ def lexicon_train() -> None:
     examples, the fit split of corpora/eval and corpora/dev; run it after changing any of them."""
     from textsvc.classifier import train
     from textsvc.nlp import SUPPORTED_LANGUAGES
-    from textsvc.policy import load_policy
 
-    corpora = Settings.from_env().corpora_dir
-    max_zipf = load_policy(corpora / "policy.toml").personalization.rare_word_zipf
+    corpora, max_zipf = _corpora_and_rare_word_zipf()
     for lang in SUPPORTED_LANGUAGES:
         trained = train(corpora, lang, max_zipf)
         path = corpora / "classifier" / f"{lang}.weights.json"
