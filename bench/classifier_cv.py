@@ -49,6 +49,9 @@ def main() -> None:
     ap.add_argument("--lexicon", type=Path, default=CORPORA / "lexicon",
                     help="lexicon folder (e.g. an older one, to see the classifier on wording the lexicon has not learnt)")
     ap.add_argument("--show", type=float, default=0.7, help="list wrong additions at this threshold")
+    ap.add_argument("--only", nargs="*", default=[], metavar="NAME",
+                    help="hold out only the groups whose name contains one of these (e.g. blind6 blind7)")
+    ap.add_argument("--misses", action="store_true", help="also list the gold spans still missed at --show")
     args = ap.parse_args()
     max_zipf = load_policy(CORPORA / "policy.toml").personalization.rare_word_zipf
     for lang in [args.lang] if args.lang else ["de", "en"]:
@@ -69,6 +72,8 @@ def main() -> None:
         print(f"{'held out':<22}{'n':>4}  {'lexicon P/R':<20}" + "".join(f"  {'@' + str(t):<20}" for t in THRESHOLDS))
         totals: dict[object, list[int]] = {}
         for name, messages in sorted(groups.items()):
+            if args.only and not any(o in name for o in args.only):
+                continue
             assert all(split_of(m["id"]) == "fit" for m in messages if m["id"].startswith("ev-"))
             train = lexicon_rows + [r for other, rows in message_rows.items() if other != name for r in rows]
             bias, weights = fit(train)
@@ -90,14 +95,19 @@ def main() -> None:
                             added_n, added_tp = added_n + 1, added_tp + ok
                         if not ok and threshold == args.show and any((h.start, h.end) == p for h in added):
                             print(f"    wrong at {threshold}: {text[p[0]:p[1]]!r} [{m['label']}]")
-                    fn += sum(not found(g, pred) for g in gold)
+                    missed = [g for g in gold if not found(g, pred)]
+                    fn += len(missed)
+                    if args.misses and threshold == args.show:
+                        for g in missed:
+                            print(f"    missed at {threshold}: {text[g[0]:g[1]]!r} [{m['label']}]")
                 gold_n = sum(len(unmark(m["marked"])[1]) for m in messages)
                 t = totals.setdefault(threshold, [0, 0, 0, 0, 0, 0])
                 for i, v in enumerate((tp, fp, fn, gold_n, added_tp, added_n)):
                     t[i] += v
                 line += cell(tp, fp, fn, gold_n, added_tp, added_n)
             print(line)
-        print(f"{'all':<22}{sum(map(len, groups.values())):>4}"
+        held_out = sum(len(ms) for name, ms in groups.items() if not args.only or any(o in name for o in args.only))
+        print(f"{'all':<22}{held_out:>4}"
               + "".join(cell(*totals[t]) for t in (None, *THRESHOLDS)))
 
 

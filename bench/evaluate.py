@@ -96,7 +96,7 @@ def score_spans(t: Tally, text: str, gold: list[tuple[int, int]], r: AnalyzeResp
         else:
             t.span_fp += 1
             t.classifier_fp += by_classifier
-            t.false_positives.append(f"{text[p[0]:p[1]]!r}  in  {text[:90]!r}")
+            t.false_positives.append(f"{text[p[0]:p[1]]!r}  {m.rule_id}  in  {text[:90]!r}")
         t.exact_tp += p in gold
     for g in gold:
         if not any(overlap(p, g) >= 0.5 * min(p[1] - p[0], g[1] - g[0]) for p in pred):
