@@ -17,6 +17,7 @@ from textsvc.classifier import (
     split_of,
     train,
     training_messages,
+    units,
     unmark,
 )
 from textsvc.nlp import rare_words
@@ -120,6 +121,20 @@ def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classif
                 assert not any(h.start < found.end and found.start < h.end for h in hits), text
                 assert not any(q in text[found.start:found.end] for q in "„“\"«»?"), text
                 assert not any(h.phrase.category == "PERSONAL_SIGNAL" for h in hits), text
+
+
+def test_it_reads_the_clauses_a_generic_family_leaves_and_nothing_beside_a_personal_signal(pipelines, checkers):
+    def read(lang: str, text: str) -> list[str]:
+        doc = pipelines[lang](text)
+        hits = checkers[lang].find(doc)
+        return [u.text for s in doc.sents for u in units(s, hits)]
+
+    assert read("en", "We need good people. Best") == ["We need good people.", "Best"]
+    # EN_CAME_ACROSS_PROFILE matched: the clauses it leaves, without the commas around it
+    assert read("en", "Hi Dana, I came across your profile, and people like us should know each other.") == [
+        "Hi Dana", "and people like us should know each other."]
+    # DE_SIGNAL_VORTRAG matched: the sentence is context, none of it is read
+    assert read("de", "Ihr Vortrag über Kühlketten in Bremen hat mir gefallen – man trifft ja nicht jeden Tag solche Leute.") == []
 
 
 def test_short_sentences_greetings_and_context_are_never_flagged(analyzer, classifiers):

@@ -4,16 +4,19 @@ Every lexicon family is one idea in the wordings its writers thought of, and eac
 wording is still about half new to it. The classifier reads a whole sentence instead: a logistic
 regression over its lemmas (unigrams and bigrams; numbers and rare words as two classes of their
 own) and over what the rest of the message shows (a personal signal, a generic phrase, rare
-words). It only speaks where the lexicon is silent and the sentence holds nothing concrete:
+words). It only speaks where the lexicon is silent and the text holds nothing concrete:
 
-* no generic family and no personal signal overlaps the sentence;
+* it reads a sentence no family matched in, or, in a sentence where only generic families
+  matched, each clause (between punctuation marks) that none of them touches: boilerplate comes
+  in runs, and a family often knows only one piece of a run;
+* never a sentence with a personal signal in it;
 * it is not a question and has no number, quoted title or acronym (a next step and the facts a
   personal text is made of);
 * the rest of the message shows no personal signal: in a personal message a plain sentence is
   context, not boilerplate;
 * it has at least ``min_words`` words after a greeting (a bare greeting or "Thanks!" is not a finding).
 
-A finding is one rule, ``<LANG>_GENERIC_SENTENCE``, with the sentence as its span, and its
+A finding is one rule, ``<LANG>_GENERIC_SENTENCE``, with the sentence or clause as its span, and its
 message names the words that weighed most, so every point it costs stays explained.
 
 The weights are data (``corpora/classifier/<lang>.weights.json``), written by
@@ -130,6 +133,31 @@ def features(sent, hits: Sequence[PhraseHit], rare_starts: frozenset[int]) -> li
     return flags(sent, words, hits, rare_starts) + word_features(words, rare_starts)
 
 
+_CLAUSE_BREAKS = frozenset(",;:–—-()")
+
+
+def units(sent, hits: Sequence[PhraseHit]) -> list:  # type: ignore[no-untyped-def]
+    """What the classifier reads of sentence ``sent``: the whole sentence when no family matched
+    in it; when only generic families did, its clauses (between punctuation marks) that no family
+    touches ("happy to support, wenn du mal was brauchst – [lass uns connecten]"); nothing when a
+    personal signal matched in it."""
+    a, b = sent.start_char, sent.end_char
+    inside = [h for h in hits if h.start < b and a < h.end]
+    if not inside:
+        return [sent]
+    if any(h.phrase.category != "GENERIC_PHRASE" for h in inside):
+        return []
+    out, start = [], sent.start
+    for t in [*sent, None]:
+        if t is None or t.text in _CLAUSE_BREAKS:
+            end = sent.end if t is None else t.i
+            clause = sent.doc[start:end]
+            if end > start and not any(h.start < clause.end_char and clause.start_char < h.end for h in inside):
+                out.append(clause)
+            start = end + 1
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class SentenceClassifier:
     """The back-off of one language: its rule, weights, and the probability it reports from."""
@@ -173,13 +201,11 @@ class SentenceClassifier:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def find(self, doc, hits: Sequence[PhraseHit], rare: Sequence[tuple[int, int]]) -> list[PhraseHit]:  # type: ignore[no-untyped-def]
-        """Generic sentences the lexicon found nothing in; each hit's message names its words."""
+        """Generic sentences and clauses the lexicon found nothing in (see ``units``); each hit's
+        message names its words."""
         rare_starts = frozenset(s for s, _ in rare)
         out = []
-        for sent in doc.sents:
-            a, b = sent.start_char, sent.end_char
-            if any(h.start < b and a < h.end for h in hits):
-                continue
+        for sent in (unit for s in doc.sents for unit in units(s, hits)):
             words = content_words(sent)
             if len(words) < self.min_words:
                 continue
@@ -207,10 +233,10 @@ MESSAGE_WEIGHT = 3.0
 
 def training_rows(pipeline, checker: PhraseChecker, lexicon: Lexicon, messages: Iterable[dict],  # type: ignore[no-untyped-def]
                   max_zipf: float) -> list[Row]:
-    """Labelled sentences: the lexicon's examples (a sentence holding a generic hit's span is
-    generic; a miss or a personal signal's example with no generic family in it is not), and
-    marked messages (a sentence at least 40 % marked is generic, one with no mark is not; in
-    between is left out)."""
+    """Labelled sentences, and the clauses ``units`` reads beside a generic family's match: the
+    lexicon's examples (a sentence holding a generic hit's span is generic; a miss or a personal
+    signal's example with no generic family in it is not), and marked messages (a sentence or
+    clause at least 40 % marked is generic, one with no mark is not; in between is left out)."""
     rows: list[Row] = []
 
     def add(text: str, gold: list[tuple[int, int]] | None, weight: float = 1.0) -> None:
@@ -219,20 +245,22 @@ def training_rows(pipeline, checker: PhraseChecker, lexicon: Lexicon, messages: 
         rare = frozenset(s for s, _ in rare_words(doc, max_zipf))
         generic = [(h.start, h.end) for h in hits if h.phrase.category == "GENERIC_PHRASE"]
         for sent in doc.sents:
-            a, b = sent.start_char, sent.end_char
-            size = len(sent.text.strip())
-            if not size:
-                continue
-            if gold is None:  # a miss or a personal signal's example: not generic unless a family says so
-                if any(s < b and a < e for s, e in generic):
+            # the sentence, and the clauses the classifier reads where a generic family matched
+            for unit in [sent, *(u for u in units(sent, hits) if u is not sent)]:
+                a, b = unit.start_char, unit.end_char
+                size = len(unit.text.strip())
+                if not size:
                     continue
-                label = 0
-            else:
-                covered = sum(max(0, min(b, e) - max(a, s)) for s, e in gold)
-                label = 1 if covered >= 0.4 * size else 0 if covered == 0 else -1
-                if label < 0:
-                    continue
-            rows.append((features(sent, hits, rare), label, weight))
+                if gold is None:  # a miss or a personal signal's example: not generic unless a family says so
+                    if any(s < b and a < e for s, e in generic):
+                        continue
+                    label = 0
+                else:
+                    covered = sum(max(0, min(b, e) - max(a, s)) for s, e in gold)
+                    label = 1 if covered >= 0.4 * size else 0 if covered == 0 else -1
+                    if label < 0:
+                        continue
+                rows.append((features(unit, hits, rare), label, weight))
 
     for phrase in lexicon.phrases:
         for example in phrase.hits:
