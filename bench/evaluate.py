@@ -16,7 +16,7 @@ import json
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import msgspec
@@ -178,11 +178,15 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="at most this many messages and variants per language")
     ap.add_argument("--messages", type=Path, metavar="FILE",
                     help="evaluate every message of this JSONL file (same format) instead of corpora/eval")
+    ap.add_argument("--lexicon-only", action="store_true",
+                    help="switch the sentence classifier off, to see what the phrase families alone find")
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db_path=Path(tmp) / "eval.db")
         analyzer = Analyzer(settings, Store(settings.db_path))
+        if args.lexicon_only:
+            analyzer.classifiers = {lang: replace(c, threshold=2.0) for lang, c in analyzer.classifiers.items()}
         messages, variants = load(args.split, args.lang, args.limit, args.messages)
         print(f"{args.messages or 'split ' + args.split}: {len(messages)} messages, {len(variants)} template variants; "
               f"ruleset {analyzer.ruleset_version}")

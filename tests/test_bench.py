@@ -37,9 +37,13 @@ def test_evaluate_scores_a_development_set_and_names_the_classifiers_share():
     out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl")
     assert "corpora/dev/en_blind.jsonl: 50 messages" in out
     assert "of which the sentence classifier:" in out
+    alone = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", "--lexicon-only", "-v")
+    assert "of which the sentence classifier: 0," in alone and "_GENERIC_SENTENCE" not in alone
 
 
 def test_classifier_cross_validation_holds_out_each_dev_set():
     out = run("bench/classifier_cv.py", "--lang", "en", "--folds", "2")
     assert "en_blind.jsonl" in out and "fit fold 1" in out and "lexicon P/R" in out
     assert out.rstrip().splitlines()[-1].startswith("all")
+    one = run("bench/classifier_cv.py", "--lang", "en", "--only", "en_blind8", "--misses", "--show", "0.7")
+    assert "en_blind8.jsonl" in one and "fit fold" not in one and "missed at 0.7: " in one
