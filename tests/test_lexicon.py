@@ -1,5 +1,6 @@
-"""The pattern language beyond single tokens: groups of whole wordings, the sentence-start anchor
-and the number class (corpora/README.md), compiled and run on the real pipelines."""
+"""The pattern language beyond single tokens: groups of whole wordings, the sentence-start anchor,
+the number class and the conditions on what follows a match (corpora/README.md), compiled and run
+on the real pipelines."""
 
 from __future__ import annotations
 
@@ -94,3 +95,34 @@ def test_a_lexicon_built_in_code_is_never_read_from_the_cache(pipelines, tmp_pat
     assert _found(pipelines, _checker(pipelines, "en", "team of #num developer"), "en", "a team of 6 developers")
     assert _found(pipelines, _checker(pipelines, "en", "team of great developer"), "en", "a team of great developers")
     assert not (tmp_path / "textsvc").exists()
+
+
+def test_not_followed_by_checks_the_next_word_and_leaves_it_out_of_the_span(pipelines):
+    checker = _checker(pipelines, "en", "love to connect >!you|u")
+    assert _found(pipelines, checker, "en", "I would love to connect.") == ["love to connect"]
+    assert _found(pipelines, checker, "en", "I would love to connect with you.") == ["love to connect"]
+    assert _found(pipelines, checker, "en", "I'd love to connect you with my colleague Ana.") == []
+    # the next word is the next token of the sentence, whatever the attribute of the spec
+    prefix = _checker(pipelines, "de", "netzwerk >!von")
+    assert _found(pipelines, prefix, "de", "Ich baue ein Netzwerk von Hebammen auf.") == []
+    assert _found(pipelines, prefix, "de", "Ich baue mein Netzwerk aus.") == ["Netzwerk"]
+
+
+def test_the_end_anchor_needs_the_end_of_the_sentence_and_keeps_punctuation_out(pipelines):
+    checker = _checker(pipelines, "de", "kontakt schaden nicht $")
+    assert _found(pipelines, checker, "de", "Kontakte schaden nicht!") == ["Kontakte schaden nicht"]
+    assert _found(pipelines, checker, "de", "Na ja, Kontakte schaden nicht 😉") == ["Kontakte schaden nicht"]
+    assert _found(pipelines, checker, "de", "Kontakte schaden nicht") == ["Kontakte schaden nicht"]
+    assert _found(pipelines, checker, "de", "Kontakte schaden nicht immer, aber oft.") == []
+
+
+def test_an_optional_wildcard_matches_one_word_or_none(pipelines):
+    checker = _checker(pipelines, "en", "stay _? touch")
+    assert _found(pipelines, checker, "en", "Let's stay in touch.") == ["stay in touch"]
+    assert _found(pipelines, checker, "en", "Stay touch!") == ["Stay touch"]
+
+
+@pytest.mark.parametrize("pattern", ["$", ">!you", "love $ connect", "love >!you connect", "love >!(a|b)", "love >!x?"])
+def test_lookahead_misuse_is_reported(pipelines, pattern):
+    with pytest.raises(LexiconError):
+        _checker(pipelines, "en", pattern)

@@ -242,6 +242,11 @@ def expand_groups(pattern: str) -> list[str]:
 # After a suffix: the inflection endings of German and English nouns (Konferenz-en, Meetup-s).
 _INFLECTION = "(?:e|en|n|s|es|er|ern|nen)?"
 _NOT_END = {"NOT_IN": [".", "!", "?"]}
+# A compiled pattern may end in {NEXT_NOT: spec}: a condition on the token after the match, not
+# part of it ("connect >!you": "love to connect" but not "connect you with my colleague"; "$": no
+# word follows in the sentence). spaCy's Matcher has no lookahead; RuleMatcher checks it.
+NEXT_NOT = "_NEXT_NOT"
+_WORD = {"NORM": {"REGEX": r"\w"}}
 
 
 def compile_pattern(
@@ -253,7 +258,17 @@ def compile_pattern(
     """
     tokens: list[dict[str, Any]] = []
     anchored = False
-    for elem in pattern.split():
+    elems = pattern.split()
+    lookahead: list[dict[str, Any]] = []  # at most one {NEXT_NOT: spec}, from a final "$" or ">!x"
+    if elems and (elems[-1] == "$" or elems[-1].startswith(">!")):
+        last = elems.pop()
+        specs = [_WORD] if last == "$" else _compile_element(last[2:], lexicon_sets, lemma, split)
+        if len(specs) != 1 or "OP" in specs[0]:
+            raise LexiconError(f"pattern {pattern!r}: >! takes one word, without ? or +")
+        lookahead = [{NEXT_NOT: specs[0]}]
+    if any(e == "$" or e.startswith(">!") for e in elems):
+        raise LexiconError(f"pattern {pattern!r}: $ and >! can only end a pattern")
+    for elem in elems:
         if elem == "^":
             anchored = True
             continue
@@ -262,8 +277,8 @@ def compile_pattern(
         if gap:
             n = int(gap.group(1) or 3)
             tokens.append({"NORM": _NOT_END, "IS_SENT_START": False, "OP": f"{{0,{n}}}"})
-        elif elem == "_":
-            tokens.append({"NORM": _NOT_END})
+        elif elem in ("_", "_?"):
+            tokens.append({"NORM": _NOT_END, "OP": "?"} if elem == "_?" else {"NORM": _NOT_END})
         elif elem == "#num":
             tokens.append({"LIKE_NUM": True})
         else:
@@ -277,7 +292,7 @@ def compile_pattern(
         raise LexiconError(f"pattern {pattern!r}: ^ at the end anchors nothing")
     if not tokens or all(t.get("OP", "") in ("?", "*") or "{0," in t.get("OP", "") for t in tokens):
         raise LexiconError(f"pattern {pattern!r} can match nothing or the empty string")
-    return tokens
+    return tokens + lookahead
 
 
 def _compile_element(

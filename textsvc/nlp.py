@@ -41,6 +41,7 @@ from spacy.matcher import Matcher
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
+from textsvc.lexicon import NEXT_NOT
 from textsvc.normalize import fold
 
 SUPPORTED_LANGUAGES = ("de", "en")
@@ -375,8 +376,9 @@ class RuleMatcher:
         self._commonness_of: dict[int, float] = {}
         # per attribute (LEMMA, NORM): word hash → ids of the word sets it belongs to
         self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
-        # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions, its matcher)
-        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher]] = []
+        # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions, its
+        # matcher, the matcher the token after a match must not satisfy)
+        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher, Matcher | None]] = []
         self._by_anchor: dict[int, list[int]] = {}  # set id → patterns whose rarest set it is
         self._always: list[int] = []  # patterns that need no particular word
 
@@ -384,12 +386,17 @@ class RuleMatcher:
         rule = len(self._rules)
         self._rules.append(key)
         for pattern in patterns:
+            next_not = None
+            if pattern and NEXT_NOT in pattern[-1]:  # a condition on the token after a match
+                next_not = Matcher(self._vocab, validate=True)
+                next_not.add(key, [[pattern[-1][NEXT_NOT]]])
+                pattern = pattern[:-1]
             matcher = Matcher(self._vocab, validate=True)
             matcher.add(key, [pattern])  # every match: overlaps are resolved per rule in __call__
             sets, regexes = _obligatory(pattern, self._strings.add)
             ids = [self._set_id(attr, values) for attr, values in sets]
             index = len(self._patterns)
-            self._patterns.append((rule, frozenset(ids), regexes, matcher))
+            self._patterns.append((rule, frozenset(ids), regexes, matcher, next_not))
             if not sets:
                 self._always.append(index)
                 continue
@@ -456,11 +463,12 @@ class RuleMatcher:
             sentences = [(doc[:], satisfied)]
         by_rule: dict[int, set[tuple[int, int]]] = {}
         for index in runnable:
-            rule, ids, _, matcher = self._patterns[index]
+            rule, ids, _, matcher, next_not = self._patterns[index]
             for sent, s_satisfied in sentences:
                 if ids <= s_satisfied:
                     by_rule.setdefault(rule, set()).update(
-                        (sent.start + a, sent.start + b) for _, a, b in matcher(sent))
+                        (sent.start + a, sent.start + b) for _, a, b in matcher(sent)
+                        if next_not is None or b == len(sent) or not next_not(sent[b:b + 1]))
         found = []
         for rule, pairs in by_rule.items():
             taken: set[int] = set()
