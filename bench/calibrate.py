@@ -72,14 +72,15 @@ def main() -> None:
                     rows.append((ok, round(gain, 3), -decline_below, factor, accept_at, decline_below, rate))
         rows.sort(key=lambda r: r[:3], reverse=True)
         print("ok  gain   factor accept_at decline_below | personal acc/dec | generic acc/dec | template dec")
-        shown = rows[:12] + [r for r in rows if r[5] == 30 and r[4] in (56, 58, 60)]
+        current = base.verdict
+        now = (current.text_factor, current.accept_at, current.decline_below)
+        shown = rows[:12] + [r for r in rows if r[5] == 30 and r[4] in (56, 58, 60)] + [r for r in rows if r[3:6] == now]
         for ok, gain, _, factor, accept_at, decline_below, rate in shown:
             print(f"{'yes' if ok else 'no ':3} {gain:5.3f}  {factor:5.1f} {accept_at:9d} {decline_below:13d} | "
                   f"{rate['personal']['accept']:.2f} / {rate['personal']['decline']:.2f}    | "
                   f"{rate['generic']['accept']:.2f} / {rate['generic']['decline']:.2f}   | "
                   f"{rate['template']['decline']:.2f}")
-        current = base.verdict
-        print(f"current policy: text_factor {current.text_factor}, accept_at {current.accept_at}, "
+        print(f"current policy (the last row): text_factor {current.text_factor}, accept_at {current.accept_at}, "
               f"decline_below {current.decline_below}")
 
 
