@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--split", default="fit", choices=["fit", "test", "all"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(db_path=Path(tmp) / "cal.db")
+        settings = Settings.from_env(db_path=Path(tmp) / "cal.db")  # TEXTSVC_CORPORA_DIR, TEXTSVC_SPACY_MODEL apply
         analyzer = Analyzer(settings, Store(settings.db_path))
         messages, variants = load(args.split, None, None)
         cases = []  # (label, findings, empty)

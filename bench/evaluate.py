@@ -183,7 +183,7 @@ def main() -> None:
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(db_path=Path(tmp) / "eval.db")
+        settings = Settings.from_env(db_path=Path(tmp) / "eval.db")  # TEXTSVC_CORPORA_DIR, TEXTSVC_SPACY_MODEL apply
         analyzer = Analyzer(settings, Store(settings.db_path))
         if args.lexicon_only:
             analyzer.classifiers = {lang: replace(c, threshold=2.0) for lang, c in analyzer.classifiers.items()}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
 from tests.conftest import ROOT
 
 
-def run(*args: str) -> str:
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+def run(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env=None if env is None else {**os.environ, **env})
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -47,3 +50,13 @@ def test_classifier_cross_validation_holds_out_each_dev_set():
     assert out.rstrip().splitlines()[-1].startswith("all")
     one = run("bench/classifier_cv.py", "--lang", "en", "--only", "en_blind8", "--misses", "--show", "0.7")
     assert "en_blind8.jsonl" in one and "fit fold" not in one and "missed at 0.7: " in one
+
+
+def test_evaluate_reads_the_corpora_the_service_is_told_to(tmp_path):
+    """TEXTSVC_CORPORA_DIR applies to evaluate.py as to the service: here a copy whose classifier
+    never reports."""
+    corpora = shutil.copytree(ROOT / "corpora", tmp_path / "corpora", ignore=shutil.ignore_patterns("dev", "eval"))
+    rule = corpora / "classifier" / "en.toml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("threshold = 0.7", "threshold = 2.0"), encoding="utf-8")
+    out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", env={"TEXTSVC_CORPORA_DIR": str(corpora)})
+    assert "of which the sentence classifier: 0," in out
