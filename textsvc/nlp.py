@@ -292,10 +292,29 @@ def _verb_for_particle(doc: Doc, particle: Token) -> Token | None:
             cand.is_alpha
             and (cand.is_lower or i == sent_start)
             and not cand.lemma_.startswith(particle.norm_)
+            and not _ends_subordinate_clause(doc, i, sent_start)
             and _is_known_verb(particle.norm_, cand.text, doc.lang_)
         ):
             return cand
     return None
+
+
+# Words that open a German subordinate clause (relative pronouns, conjunctions).
+_SUBORDINATORS = frozenset(
+    "der die das dem den denen dessen deren wer was welche welcher welches welchem welchen "
+    "weil dass daß wenn ob obwohl damit sodass bevor nachdem während falls sofern".split()
+)
+
+
+def _ends_subordinate_clause(doc: Doc, i: int, sent_start: int) -> bool:
+    """Is ``doc[i]`` the verb at the end of a subordinate clause (", der keine hat, also los")?
+    There the particle stays on the verb ("der keine loshat"), so a later one is not its own."""
+    if i + 1 >= len(doc) or doc[i + 1].text != ",":
+        return False
+    j = i
+    while j > sent_start and doc[j - 1].text not in (",", ";", ":", "–", "—"):
+        j -= 1
+    return j < i and doc[j].lower_ in _SUBORDINATORS
 
 
 @dataclass(frozen=True, slots=True)
