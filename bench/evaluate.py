@@ -38,14 +38,14 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load(split: str, lang: str | None, limit: int | None,
-         messages_file: Path | None = None) -> tuple[list[dict], list[dict]]:
-    """The evaluation set's split, or (messages_file) every message of another file and no variants."""
+         messages_files: list[Path] | None = None) -> tuple[list[dict], list[dict]]:
+    """The evaluation set's split, or (messages_files) every message of other files and no variants."""
     def keep(row: dict) -> bool:
         return (split == "all" or split_of(row["id"]) == split) and (lang is None or row["language"] == lang)
 
-    if messages_file is not None:
+    if messages_files:
         split, variants = "all", []
-        messages = read_jsonl(messages_file)
+        messages = [m for path in messages_files for m in read_jsonl(path)]
     else:
         messages = read_jsonl(EVAL / "messages.jsonl")
         variants = read_jsonl(EVAL / "template_variants.jsonl")
@@ -176,8 +176,9 @@ def main() -> None:
     ap.add_argument("--split", choices=["test", "fit", "all"], default="test")
     ap.add_argument("--lang", choices=["de", "en"])
     ap.add_argument("--limit", type=int, help="at most this many messages and variants per language")
-    ap.add_argument("--messages", type=Path, metavar="FILE",
-                    help="evaluate every message of this JSONL file (same format) instead of corpora/eval")
+    ap.add_argument("--messages", type=Path, nargs="+", metavar="FILE",
+                    help="evaluate every message of these JSONL files (same format) instead of corpora/eval, "
+                         "e.g. corpora/heldout/*.jsonl")
     ap.add_argument("--lexicon-only", action="store_true",
                     help="switch the sentence classifier off, to see what the phrase families alone find")
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
@@ -188,7 +189,7 @@ def main() -> None:
         if args.lexicon_only:
             analyzer.classifiers = {lang: replace(c, threshold=2.0) for lang, c in analyzer.classifiers.items()}
         messages, variants = load(args.split, args.lang, args.limit, args.messages)
-        print(f"{args.messages or 'split ' + args.split}: {len(messages)} messages, {len(variants)} template variants; "
+        print(f"{' '.join(map(str, args.messages)) if args.messages else 'split ' + args.split}: {len(messages)} messages, {len(variants)} template variants; "
               f"ruleset {analyzer.ruleset_version}")
         tallies = run(analyzer, messages, variants)
         for name in sorted(tallies, key=lambda k: (k == "all", k)):

@@ -39,6 +39,8 @@ def test_templates_benchmark_runs_side_by_side_with_brute_force():
 def test_evaluate_scores_a_development_set_and_names_the_classifiers_share():
     out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl")
     assert "corpora/dev/en_blind.jsonl: 50 messages" in out
+    both = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", "corpora/heldout/en_heldout1.jsonl")
+    assert "corpora/dev/en_blind.jsonl corpora/heldout/en_heldout1.jsonl: 132 messages" in both
     assert "of which the sentence classifier:" in out
     alone = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", "--lexicon-only", "-v")
     assert "of which the sentence classifier: 0," in alone and "_GENERIC_SENTENCE" not in alone

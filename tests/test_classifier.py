@@ -50,11 +50,15 @@ def test_shipped_weights_are_those_the_current_data_trains(lang):
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_training_never_reads_the_test_split(lang):
+def test_training_never_reads_the_test_split_or_the_held_out_sets(lang):
     messages = training_messages(CORPORA, lang)
     evaluation = [m for m in messages if m["id"].startswith("ev-")]
     assert evaluation and all(split_of(m["id"]) == "fit" for m in evaluation)
     assert all(m["language"] == lang for m in messages)
+    held_out = {json.loads(line)["id"] for path in (CORPORA / "heldout").glob("*.jsonl")
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert held_out and all(i.startswith("ho-") for i in held_out)
+    assert held_out.isdisjoint(m["id"] for m in messages)
 
 
 def test_fit_learns_which_words_mark_a_class_and_is_deterministic():
