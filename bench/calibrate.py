@@ -1,6 +1,6 @@
 """Fit the verdict thresholds of corpora/policy.toml on the fit split of the evaluation set.
 
-    python bench/calibrate.py [--split fit]
+    python bench/calibrate.py [--split fit] [--messages corpora/dev/*.jsonl]
 
 Analyses every labelled message once, then tries text factors and thresholds and prints the
 best settings under the policy's constraint: at most 1 % of personal messages declined (a false
@@ -34,11 +34,15 @@ from textsvc.store import Store  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="fit", choices=["fit", "test", "all"])
+    ap.add_argument("--messages", type=Path, nargs="*", default=[], metavar="FILE",
+                    help="also fit on these marked message files (e.g. corpora/dev/*.jsonl)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(db_path=Path(tmp) / "cal.db")  # TEXTSVC_CORPORA_DIR, TEXTSVC_SPACY_MODEL apply
         analyzer = Analyzer(settings, Store(settings.db_path))
         messages, variants = load(args.split, None, None)
+        if args.messages:
+            messages += load(args.split, None, None, args.messages)[0]
         cases = []  # (label, findings, empty)
         for m in messages:
             text, _ = unmark(m["marked"])
@@ -51,7 +55,7 @@ def main() -> None:
         base = analyzer.policy
         rows = []
         for factor in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-            for accept_at in range(52, 76, 2):
+            for accept_at in range(52, 76, 2):  # accept needs evidence: above neutral (50)
                 for decline_below in range(20, 42, 2):
                     verdict = msgspec.structs.replace(base.verdict, text_factor=factor, accept_at=accept_at,
                                                       decline_below=decline_below)
