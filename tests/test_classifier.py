@@ -137,6 +137,9 @@ def test_it_reads_the_clauses_a_generic_family_leaves_and_nothing_beside_a_perso
     # EN_CAME_ACROSS_PROFILE matched: the clauses it leaves, without the commas around it
     assert read("en", "Hi Dana, I came across your profile, and people like us should know each other.") == [
         "Hi Dana", "and people like us should know each other."]
+    # a hyphen inside a word ("family-owned") is no clause break; a spaced dash is
+    assert read("en", "I came across your profile - we run a family-owned bakery in the old town.") == [
+        "we run a family-owned bakery in the old town."]
     # DE_SIGNAL_VORTRAG matched: the sentence is context, none of it is read
     assert read("de", "Ihr Vortrag über Kühlketten in Bremen hat mir gefallen – man trifft ja nicht jeden Tag solche Leute.") == []
 

@@ -149,13 +149,18 @@ def units(sent, hits: Sequence[PhraseHit]) -> list:  # type: ignore[no-untyped-d
         return []
     out, start = [], sent.start
     for t in [*sent, None]:
-        if t is None or t.text in _CLAUSE_BREAKS:
+        if t is None or t.text in _CLAUSE_BREAKS and (t.text != "-" or _spaced(t)):  # not "AI-driven"
             end = sent.end if t is None else t.i
             clause = sent.doc[start:end]
             if end > start and not any(h.start < clause.end_char and clause.start_char < h.end for h in inside):
                 out.append(clause)
             start = end + 1
     return out
+
+
+def _spaced(token) -> bool:  # type: ignore[no-untyped-def]
+    """Does whitespace stand on both sides of ``token`` (a dash " - ", not a hyphen)?"""
+    return bool(token.whitespace_) and token.i > 0 and bool(token.doc[token.i - 1].whitespace_)
 
 
 @dataclass(frozen=True, slots=True)
