@@ -1,18 +1,22 @@
 """Evaluate textsvc's judgement on the labelled set in corpora/eval/ and print the numbers.
 
     python bench/evaluate.py [--split test|fit|all] [--limit N] [--lang de|en]
+    python bench/evaluate.py --messages corpora/heldout/*.jsonl [--lexicon-only] [--noise typos]
 
 Prints, per language and overall: phrase-span precision and recall (overlap of at least half a
 span, and exact), template recall@1 on variants per kind and false alarms on personal messages,
 the AUC of the personalization score (personal vs. generic and template), and the verdict
 confusion matrix. The split is a fixed hash of each id (70 % fit, 30 % test), so weights are
-fitted on one part and reported on the other.
+fitted on one part and reported on the other. ``--noise`` first types every message the way a
+hurried writer might (slips, all lowercase, no commas, no umlauts), to see what that costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -31,6 +35,46 @@ from textsvc.settings import Settings  # noqa: E402
 from textsvc.store import Store  # noqa: E402
 
 EVAL = ROOT / "corpora" / "eval"
+
+# Keys next to each other on a QWERTZ/QWERTY keyboard (the letters a hurried thumb hits instead).
+_NEIGHBOURS = dict(zip("qwertzuiopasdfghjklyxcvbnm", (
+    "wa qes wrd etf rzg tuh zij uok ipl ol qsy adwx sfec dgrv fhtb gjzn hkum jlim kop asx ycs xvd cbf vng bmh nj"
+).split()))
+_LONG_WORD = re.compile(r"[^\W\d_]{5,}")
+NOISE = ("typos", "lowercase", "nocommas", "ascii")
+
+
+def add_noise(marked: str, kind: str, rng: random.Random) -> str:
+    """``marked`` as a hurried writer might have typed it; the ⟦ ⟧ marks stay on the same words.
+
+    typos: one slip (letter dropped, doubled, swapped with the next, or a neighbouring key) in
+    every fourth word of five letters or more, never the first letter; lowercase: everything;
+    nocommas: every comma gone; ascii: ä ö ü ß typed as ae oe ue ss (German keyboards abroad)."""
+    if kind == "lowercase":
+        return marked.lower()
+    if kind == "nocommas":
+        return re.sub(r" ?, ?", " ", marked).replace("  ", " ")
+    if kind == "ascii":
+        for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("ß", "ss")):
+            marked = marked.replace(a, b)
+        return marked
+
+    def slip(m: re.Match) -> str:
+        w = m.group()
+        if rng.random() >= 0.25:
+            return w
+        i = rng.randrange(1, len(w) - 1)
+        edit = rng.choice(("drop", "double", "swap", "key"))
+        if edit == "drop":
+            return w[:i] + w[i + 1:]
+        if edit == "double":
+            return w[:i] + w[i] + w[i:]
+        if edit == "swap":
+            return w[:i] + w[i + 1] + w[i] + w[i + 2:]
+        near = _NEIGHBOURS.get(w[i].lower())
+        return w[:i] + rng.choice(near) + w[i + 1:] if near else w
+
+    return _LONG_WORD.sub(slip, marked)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -181,6 +225,8 @@ def main() -> None:
                          "e.g. corpora/heldout/*.jsonl")
     ap.add_argument("--lexicon-only", action="store_true",
                     help="switch the sentence classifier off, to see what the phrase families alone find")
+    ap.add_argument("--noise", choices=NOISE,
+                    help="perturb every message first (seeded, marks kept): how robust the judgement is to hurried typing")
     ap.add_argument("-v", "--verbose", action="store_true", help="list false positive and missed spans")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,6 +235,9 @@ def main() -> None:
         if args.lexicon_only:
             analyzer.classifiers = {lang: replace(c, threshold=2.0) for lang, c in analyzer.classifiers.items()}
         messages, variants = load(args.split, args.lang, args.limit, args.messages)
+        if args.noise:
+            rng = random.Random(7)
+            messages = [{**m, "marked": add_noise(m["marked"], args.noise, rng)} for m in messages]
         print(f"{' '.join(map(str, args.messages)) if args.messages else 'split ' + args.split}: {len(messages)} messages, {len(variants)} template variants; "
               f"ruleset {analyzer.ruleset_version}")
         tallies = run(analyzer, messages, variants)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -62,3 +63,25 @@ def test_evaluate_reads_the_corpora_the_service_is_told_to(tmp_path):
     rule.write_text(rule.read_text(encoding="utf-8").replace("threshold = 0.7", "threshold = 2.0"), encoding="utf-8")
     out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", env={"TEXTSVC_CORPORA_DIR": str(corpora)})
     assert "of which the sentence classifier: 0," in out
+
+
+def test_noise_keeps_every_mark_on_its_words():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from evaluate import NOISE, add_noise
+
+    from textsvc.classifier import unmark
+
+    marked = "Hallo Frau Roth, ⟦ich würde gern mein Netzwerk erweitern⟧, ⟦Synergien schließe ich nicht aus⟧. Grüße"
+    rng = random.Random(3)
+    for kind in NOISE:
+        for _ in range(20):
+            noisy = add_noise(marked, kind, rng)
+            text, spans = unmark(noisy)
+            assert len(spans) == 2, (kind, noisy)
+            assert [len(text[a:b].split()) for a, b in spans] == [6, 5], (kind, noisy)
+    assert any(add_noise(marked, "typos", rng) != marked for _ in range(20))
+
+
+def test_evaluate_measures_robustness_to_hurried_typing():
+    out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", "--noise", "typos")
+    assert "corpora/dev/en_blind.jsonl: 50 messages" in out and "phrase spans   precision" in out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from textsvc.nlp import build_pipeline, detect_language
+from textsvc.nlp import build_pipeline, correct_slip, detect_language, keep_as_written, lemma_of, slips_to_keep
+from textsvc.phrases import written_slots
 
 
 def lemmas(pipeline, text):
@@ -213,7 +214,10 @@ def test_the_matcher_prefilter_finds_what_every_rule_on_every_sentence_finds(che
 @pytest.mark.parametrize(
     ("typed", "norm", "lemma"),
     [("wuerde", "würde", "werden"), ("moechte", "möchte", "mögen"), ("Gruesse", "grüsse", "gruss"),
-     ("Steuer", "steuer", "steuer"), ("neue", "neue", "neu"), ("Queue", "queue", "queue")],
+     ("Steuer", "steuer", "steuer"), ("neue", "neue", "neu"), ("Queue", "queue", "queue"),
+     ("fuer", "für", "für"), ("Muenchen", "münchen", "münchen"), ("Kennenlerngespraech", "kennenlerngespräch", "kennenlerngespräch"),
+     ("Steuerbuero", "steuerbüro", "steuerbüro"), ("Bauer", "bauer", "bauer"), ("Quelle", "quelle", "quell"),
+     ("Michael", "michael", "michael"), ("wiederzuentdecken", "wiederzuentdecken", "wiederzuentdecken")],
 )
 def test_german_typed_without_umlauts_reads_as_with_them(pipelines, typed, norm, lemma):
     token = pipelines["de"](typed)[0]
@@ -224,6 +228,55 @@ def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
     text = "Ich wuerde mich ueber eine Vernetzung freuen."
     found = [(h.phrase.id, text[h.start:h.end]) for h in checkers["de"].find(pipelines["de"](text))]
     assert ("DE_NETZWERK_VERNETZEN", "ueber eine Vernetzung") in found
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "lang"),
+    [("Netzwek", "Netzwerk", "de"), ("erweitren", "erweitern", "de"), ("Werdegnag", "Werdegang", "de"),
+     ("NETZWEK", "NETZWERK", "de"), ("vernezten", "vernetzen", "de"), ("conect", "connect", "en"),
+     ("netwrok", "network", "en"), ("oppurtunities", "opportunities", "en"), ("intrested", "interested", "en")],
+)
+def test_a_word_typed_with_one_slip_reads_as_the_word_meant(typed, meant, lang):
+    assert correct_slip(typed, lang) == meant
+
+
+@pytest.mark.parametrize(
+    ("word", "lang", "why"),
+    [("Netz", "de", "short"), ("gGmbH", "de", "mixed case"), ("gehts", "de", "attested colloquial form"),
+     ("Brandl", "de", "a name wordfreq has seen"), ("Minden", "de", "a town, not 'finden'"),
+     ("Herne", "de", "a town, and 'gerne' is no noun"), ("connecten", "de", "Denglisch: English stem, German ending"),
+     ("doing", "de", "English inside German"), ("freun", "de", "'freuen' or 'Freund'"),
+     ("Joost", "en", "capitalised English is a name"), ("Netzwerk", "de", "spelt right"), ("network", "en", "spelt right")],
+)
+def test_words_that_are_no_slips_stay_as_typed(word, lang, why):
+    assert correct_slip(word, lang) == word, why
+
+
+def test_a_slip_keeps_its_offsets_and_still_matches_its_family(checkers, pipelines):
+    text = "Hallo Tom, ich würde gern mein Netzwek erweitren und wir könnten uns vernezten."
+    doc = pipelines["de"](text)
+    assert [t.text for t in doc][7] == "Netzwek" and doc[7].lemma_ == "netzwerk"
+    found = {(h.phrase.id, text[h.start:h.end]) for h in checkers["de"].find(doc)}
+    assert ("DE_NETZWERK_ERWEITERN", "mein Netzwek erweitren") in found
+    assert ("DE_NETZWERK_VERNETZEN", "uns vernezten") in found
+
+
+def test_a_word_a_lexicon_spells_out_is_never_taken_for_a_slip():
+    """Writers spell out typos a family should catch ("erweiteern", "stumbeled"); the corrector
+    must not turn them into another word first ("erweit" would read as "erweist")."""
+    pipeline = build_pipeline("de")  # its own: the shared one already keeps the lexicon's words
+    assert pipeline("erweit")[0].norm_ == "erweist"
+    assert slips_to_keep("de", [{"vernetzten", "vernezten"}, {"Erweit", "erweitern"}]) == {"erweit"}
+    keep_as_written(pipeline, ["erweit"])
+    assert (pipeline("erweit")[0].norm_, pipeline("Erweit")[0].lemma_) == ("erweit", lemma_of("Erweit", "de"))
+
+
+def test_a_checker_keeps_its_lexicons_words_in_its_pipeline(checkers, pipelines, lexicons):
+    slots = written_slots(lexicons["en"])
+    assert frozenset({"skillset"}) in slots or any("skillset" in slot for slot in slots)
+    assert checkers["en"]  # built: the words its rules mean are kept in the shared pipeline
+    assert pipelines["en"]("skillset")[0].norm_ == "skillset"  # not "skillet"
+    assert pipelines["en"]("netwrok")[0].norm_ == "network"  # a typo variant a rule spells out: corrected
 
 
 @pytest.mark.parametrize(

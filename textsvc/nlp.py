@@ -3,7 +3,8 @@
 Each supported language gets one pipeline, built once at start-up and shared by every check:
 
 ``spacy.blank(lang)`` → ``sentencizer`` → ``textsvc_norm`` (case-folded ``NORM``, ß → ss) →
-``textsvc_lemmatizer`` (simplemma, case-folded ``LEMMA``) → German only: ``textsvc_verb_first``
+``textsvc_lemmatizer`` (simplemma, case-folded ``LEMMA``; both of the word meant where a word
+was typed with one slip: "Netzwek", "conect") → German only: ``textsvc_verb_first``
 ("Würde mich freuen": the opener is a verb) → ``textsvc_separable_verbs`` ("schließe … nicht
 aus" gives "schließe" the lemma ``ausschließen``).
 
@@ -136,27 +137,121 @@ _CLAUSE_BREAKS = frozenset("und oder aber sondern denn , ; : . ! ? – — - ) \
 _EN_CLITICS = {"'d": "would", "'m": "be", "'re": "be", "'ve": "have", "'ll": "will", "n't": "not"}
 
 
-_UMLAUT_SPELLINGS = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"), ("Ae", "Ä"), ("Oe", "Ö"), ("Ue", "Ü"),
-                     ("AE", "Ä"), ("OE", "Ö"), ("UE", "Ü"))
+# "ae", "oe", "ue" typed for ä, ö, ü; not the "ue" of "Steuer", "neue", "Bauer", "Quelle", "Queue".
+_UMLAUT_SPELLING = re.compile(r"[aA][eE]|[oO][eE]|(?<![aAeEqQ])[uU][eE]")
+_UMLAUTS = {"ae": "ä", "oe": "ö", "ue": "ü", "Ae": "Ä", "Oe": "Ö", "Ue": "Ü", "AE": "Ä", "OE": "Ö", "UE": "Ü",
+            "aE": "ä", "oE": "ö", "uE": "ü"}
+UMLAUT_GAIN = 1.5  # "für" is 300 times as common as "fuer": a known spelling still gives way
 
 
 @lru_cache(maxsize=50_000)
 def restore_umlauts(word: str) -> str:
-    """German typed without umlauts: "moechte" → "möchte", "Gruesse" → "Grüsse", but only when the
-    word as typed is unknown and the umlaut spelling is known ("Steuer", "neue" stay)."""
-    if not any(ascii_ in word for ascii_, _ in _UMLAUT_SPELLINGS):
+    """German typed without umlauts: "moechte" → "möchte", "Gruesse" → "Grüsse", "fuer" → "für",
+    "Kennenlerngespraech" → "Kennenlerngespräch". The umlaut spelling wins when the word as typed
+    is unknown and the umlaut spelling known, when wordfreq finds the umlaut spelling far more
+    common ("fuer", "Muenchen"), or when a capitalised word is known in neither spelling nor
+    language (a compound noun). "Steuer", "neue", "Bauer", "Quelle", "Michael" stay."""
+    candidate = _UMLAUT_SPELLING.sub(lambda m: _UMLAUTS[m.group()], word)
+    if candidate == word:
         return word
-    candidate = word
-    for ascii_, umlaut in _UMLAUT_SPELLINGS:
-        candidate = candidate.replace(ascii_, umlaut)
-    if _is_known(word, "de") or not _is_known(candidate, "de"):
-        return word
-    return candidate
+    if not _is_known(word, "de"):
+        if _is_known(candidate, "de"):
+            return candidate
+        low = word.lower()
+        if word.istitle() and _zipf(low, "de") == 0.0 and _zipf(low, "en") == 0.0 and not _is_known(word, "en"):
+            return candidate
+    if _zipf(candidate.lower(), "de") >= _zipf(word.lower(), "de") + UMLAUT_GAIN:
+        return candidate
+    return word
 
 
 def norm_of(word: str, lang: str) -> str:
     """The case-folded form rules match exact words on (German umlauts restored)."""
     return fold(restore_umlauts(word) if lang == "de" else word)
+
+
+_ALPHABETS = {"de": "abcdefghijklmnopqrstuvwxyzäöü",  # wordfreq spells ß as ss
+              "en": "abcdefghijklmnopqrstuvwxyz"}
+SLIP_MIN_LENGTH = 5  # shorter words are too often another word one slip away ("Haus", "Maus")
+SLIP_MAX_ZIPF = 2.5  # a word written once in three million words or more is a word ("gehts", "Michi")
+SLIP_MIN_ZIPF = 3.0  # the word meant is common: once per million words or more
+SLIP_MARGIN = 0.5  # … and clearly the likeliest: "freun" is "freuen" or "freund", so neither
+_GERMAN_ENDINGS = ("en", "n", "et", "t", "e", "st", "s")  # "connecten", "gematcht": Denglisch verbs
+
+
+def _one_slip_away(word: str, alphabet: str) -> set[str]:
+    """Every string one slip from ``word``: a letter dropped, added, replaced, or two swapped."""
+    out: set[str] = set()
+    for i in range(len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            out.add(head + tail[1:])
+            if len(tail) > 1:
+                out.add(head + tail[1] + tail[0] + tail[2:])
+            out.update(head + ch + tail[1:] for ch in alphabet)
+        out.update(head + ch + tail for ch in alphabet)
+    out.discard(word)
+    return out
+
+
+@lru_cache(maxsize=50_000)
+def correct_slip(word: str, lang: str) -> str:
+    """The common word a hurried writer meant ("Netzwek" → "Netzwerk", "conect" → "connect"), or
+    ``word`` itself. Only a word no dictionary knows is corrected, to the one common word one slip
+    away, so that rules and the classifier see what was meant. It stays as typed when:
+
+    * it is short, not all letters, or mixed case ("gGmbH");
+    * it is a word: simplemma knows it, or wordfreq has seen it often enough ("gehts");
+    * it may belong to the other language: known there, one slip from a word there ("coffe"), or
+      in German an English word with a German ending ("connecten");
+    * it is capitalised and English, or German and attested at all: a name ("Brandl", "Minden");
+      a capitalised German word becomes only a noun ("Profiel" → "Profil");
+    * no common word is one slip away, or two are about as likely (forms of one lemma count as
+      one word: "vernezten" → "vernetzen" or "vernetzten").
+
+    The case of the word as typed is kept: "NETZWEK" → "NETZWERK". Words a lexicon spells out
+    are never corrected (``keep_as_written``)."""
+    low = word.lower()
+    if len(low) < SLIP_MIN_LENGTH or not low.isalpha() or not (word.islower() or word.istitle() or word.isupper()):
+        return word
+    if lang == "de" and restore_umlauts(word) != word:
+        return word
+    own = _zipf(low, lang)
+    capitalised = not word.islower()
+    if own >= SLIP_MAX_ZIPF or (capitalised and (lang == "en" or own > 0.0)) or _is_known(word, lang):
+        return word
+    other = "en" if lang == "de" else "de"
+    if _is_known(word, other) or _zipf(low, other) >= SLIP_MAX_ZIPF:
+        return word
+    if lang == "de" and any(
+        low.endswith(end) and _zipf(low.removeprefix("ge")[: -len(end)], "en") >= SLIP_MIN_ZIPF for end in _GERMAN_ENDINGS
+    ):
+        return word
+    meant = _likeliest(low, lang, capitalised)
+    if meant is None or _likeliest(low, other, capitalised) not in (None, meant):
+        return word
+    return meant.upper() if word.isupper() else meant.capitalize() if capitalised else meant
+
+
+@lru_cache(maxsize=50_000)
+def _likeliest(low: str, lang: str, capitalised: bool) -> str | None:
+    """The one common word of ``lang`` one slip from ``low``, if there is one (German and
+    ``capitalised``: a noun)."""
+    table = _frequencies(lang)
+    by_lemma: dict[str, list[tuple[float, str]]] = {}  # "vernetzen", "vernetzten": one word meant
+    for c in _one_slip_away(low, _ALPHABETS[lang]):
+        if c in table:
+            by_lemma.setdefault(lemma_of(c, lang), []).append((table[c], c))
+    candidates = sorted(
+        (math.log10(sum(f for f, _ in forms)) + 9, max(forms)[1]) for forms in by_lemma.values()
+    )[::-1]
+    if capitalised and lang == "de":  # a noun's lemma is capitalised
+        candidates = [(z, c) for z, c in candidates if _LEMMATIZER.lemmatize(c.capitalize(), lang)[:1].isupper()]
+    if not candidates or candidates[0][0] < SLIP_MIN_ZIPF:
+        return None
+    if len(candidates) > 1 and candidates[1][0] > candidates[0][0] - SLIP_MARGIN:
+        return None
+    return candidates[0][1]
 
 
 @lru_cache(maxsize=200_000)
@@ -201,6 +296,11 @@ class _WordColumn:
         self.attr = attr
         self.word_to = word_to
         self.cache: dict[int, int] = {}
+        self.keep: set[str] = set()  # folded words never taken for slips (``keep_as_written``)
+
+    def of_word(self, word: str, lang: str) -> str:
+        """``word_to`` of the word meant: as typed if kept, else ``correct_slip``."""
+        return self.word_to(word if fold(word) in self.keep else correct_slip(word, lang), lang)
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
@@ -212,7 +312,7 @@ class _WordColumn:
         for orth in doc.to_array(ORTH).tolist():
             value = cache.get(orth)
             if value is None or value not in strings:  # not in this StringStore (any more)
-                value = cache[orth] = strings.add(self.word_to(strings[orth], lang))
+                value = cache[orth] = strings.add(self.of_word(strings[orth], lang))
             values.append(value)
         doc.from_array([self.attr], numpy.array(values, dtype="uint64"))
         return doc
@@ -220,14 +320,46 @@ class _WordColumn:
 
 @Language.factory("textsvc_norm")
 def _norm_component(nlp: Language, name: str) -> _WordColumn:
-    """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ', "ueber" → "über")."""
+    """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ', "ueber" → "über") of the word
+    meant (``correct_slip``: "Netzwek" → "netzwerk")."""
     return _WordColumn(NORM, norm_of)
 
 
 @Language.factory("textsvc_lemmatizer")
 def _lemmatizer_component(nlp: Language, name: str) -> _WordColumn:
-    """simplemma's lemma, case-folded (``lemma_of``)."""
+    """simplemma's lemma, case-folded (``lemma_of``), of the word meant (``correct_slip``)."""
     return _WordColumn(LEMMA, lemma_of)
+
+
+def slips_to_keep(lang: str, slots: Iterable[Iterable[str]]) -> set[str]:
+    """The words of a lexicon that ``correct_slip`` would turn into a word their rule does not
+    mean. ``slots`` are the alternatives a rule spells out side by side ("erweit*|erweitern",
+    "vernetzten|vernezten"): a word whose correction is another form of one of them ("vernezten"
+    → "vernetzen") is a typo variant and may be corrected, so every rule sees it; one corrected
+    to something else ("skillset" → "skillet", "viber" → "vier") must be read as typed."""
+    table = _frequencies(lang)
+    common = 10 ** (SLIP_MAX_ZIPF - 9)  # never corrected; most of a lexicon: skip them quickly
+    kept: set[str] = set()
+    for slot in slots:
+        words = {fold(w) for w in slot}
+        for word in words:
+            if table.get(word, 0.0) >= common or len(word) < SLIP_MIN_LENGTH:
+                continue
+            meant = correct_slip(word, lang)
+            if meant != word and meant not in words and lemma_of(meant, lang) not in {lemma_of(w, lang) for w in words}:
+                kept.add(word)
+    return kept
+
+
+def keep_as_written(pipeline: Pipeline, words: Iterable[str]) -> None:
+    """Make ``pipeline`` read these words as typed, never as slips (``slips_to_keep``)."""
+    kept = {fold(w) for w in words}
+    for name in ("textsvc_norm", "textsvc_lemmatizer"):
+        if pipeline.nlp.has_pipe(name):
+            column = pipeline.nlp.get_pipe(name)
+            if not kept <= column.keep:
+                column.keep |= kept
+                column.cache.clear()
 
 
 @Language.component("textsvc_lemma_fold")
@@ -539,7 +671,8 @@ def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=200_000)
 def _is_rare(word: str, lang: str, max_zipf: float) -> bool:
-    return len(word) > 3 and any(ch.isalpha() for ch in word) and _zipf(word, lang) < max_zipf
+    """A slip of a common word is no rare word: "Netzwek" says nothing about the sender."""
+    return len(word) > 3 and any(ch.isalpha() for ch in word) and _zipf(correct_slip(word, lang), lang) < max_zipf
 
 
 # wordfreq's tables hold 950k German and English words (~100 MB per process); textsvc only asks
