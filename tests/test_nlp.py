@@ -34,6 +34,9 @@ def test_lemmas_are_case_folded_and_pronouns_keep_their_person(pipelines):
         ("Ich lade dich mal ein.", "lade", "einladen"),  # "mal" + "ein" is no verb
         # a relative clause between: its verb ("könnten,") keeps no particle
         ("Ich schließe Synergien, die sich ergeben könnten, nicht aus.", "schließe", "ausschliessen"),
+        # the comma left out before the next clause
+        ("Synergien schließe ich nicht aus wenn es passt.", "schließe", "ausschliessen"),
+        ("Ich schlage vor wir telefonieren.", "schlage", "vorschlagen"),
     ],
 )
 def test_separable_particle_joins_the_verb(pipelines, text, verb, lemma):
@@ -45,6 +48,7 @@ def test_separable_particle_joins_the_verb(pipelines, text, verb, lemma):
     [
         "Ich komme aus Berlin.",  # "aus" is a preposition here: not clause-final
         "Das habe ich nicht aus Angst getan.",
+        "Wir kommen aus Berlin und wir bleiben.",
         "Kontakte schaden nur dem, der keine hat, also los!",  # "hat," ends a relative clause
     ],
 )

@@ -128,8 +128,13 @@ _PARTICLES = frozenset(
     "los mit nach teil vor vorbei voran weg weiter wieder zu zurück zusammen".split()
 )
 _PARTICLE_IDS = frozenset(get_string_id(p) for p in _PARTICLES)
-# Words after which a particle still counts as clause-final ("… nicht aus und freue mich").
-_CLAUSE_BREAKS = frozenset("und oder aber sondern denn , ; : . ! ? – — - ) \" »".split())
+# Words after which a particle still counts as clause-final ("… nicht aus und freue mich"); the
+# conjunctions and subject pronouns open the next clause when the comma was left out ("… nicht
+# aus wenn es passt", "ich schlage vor wir telefonieren"); not "sie", "es", "ihr": "vor sie hin".
+_CLAUSE_BREAKS = frozenset(
+    "und oder aber sondern denn , ; : . ! ? – — - ) \" » "
+    "wenn dass daß weil ob obwohl falls sofern sodass damit bevor nachdem während ich du er wir".split()
+)
 
 
 # English clitics as spaCy splits them ("I'd" → "I" + "'d"): lemma = the full word, so that
