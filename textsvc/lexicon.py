@@ -41,6 +41,11 @@ _MARK = re.compile(r"\[([^\[\]]+)\]")
 
 LemmaFn = Callable[[str], str]
 SplitFn = Callable[[str], list[str]]
+WordFn = Callable[[str], str]
+
+
+def _as_written(word: str) -> str:
+    return word
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,11 +255,16 @@ _WORD = {"NORM": {"REGEX": r"\w"}}
 
 
 def compile_pattern(
-    pattern: str, lexicon_sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn
+    pattern: str, lexicon_sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn,
+    meant: WordFn = _as_written, norm: WordFn = fold,
 ) -> list[dict[str, Any]]:
     """Compile one pattern string into a spaCy ``Matcher`` token pattern.
 
-    Raises ``LexiconError`` for syntax it cannot read.
+    The pipeline reads a text's lemmas from the words meant ("Netzwek" → "Netzwerk", "thx" →
+    "thanks") and keeps its ``NORM`` as typed. So a lemma literal stands for its own lemma and
+    that of the word ``meant`` by it ("skillset", which a slip corrector takes for "skillet"),
+    and an exact literal (``"pls"``) for the word as typed, ``norm`` folding it as the pipeline
+    folds ``NORM`` ("fuer" → "für"). Raises ``LexiconError`` for syntax it cannot read.
     """
     tokens: list[dict[str, Any]] = []
     anchored = False
@@ -262,7 +272,7 @@ def compile_pattern(
     lookahead: list[dict[str, Any]] = []  # at most one {NEXT_NOT: spec}, from a final "$" or ">!x"
     if elems and (elems[-1] == "$" or elems[-1].startswith(">!")):
         last = elems.pop()
-        specs = [_WORD] if last == "$" else _compile_element(last[2:], lexicon_sets, lemma, split)
+        specs = [_WORD] if last == "$" else _compile_element(last[2:], lexicon_sets, lemma, split, meant, norm)
         if len(specs) != 1 or "OP" in specs[0]:
             raise LexiconError(f"pattern {pattern!r}: >! takes one word, without ? or +")
         lookahead = [{NEXT_NOT: specs[0]}]
@@ -282,7 +292,7 @@ def compile_pattern(
         elif elem == "#num":
             tokens.append({"LIKE_NUM": True})
         else:
-            tokens.extend(_compile_element(elem, lexicon_sets, lemma, split))
+            tokens.extend(_compile_element(elem, lexicon_sets, lemma, split, meant, norm))
         if anchored:
             if tokens[start].get("OP"):
                 raise LexiconError(f"pattern {pattern!r}: ^ must precede a word that is always there")
@@ -296,7 +306,8 @@ def compile_pattern(
 
 
 def _compile_element(
-    elem: str, sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn
+    elem: str, sets: dict[str, tuple[str, ...]], lemma: LemmaFn, split: SplitFn,
+    meant: WordFn = _as_written, norm: WordFn = fold,
 ) -> list[dict[str, Any]]:
     op = ""
     # "x?" is optional, but in ".|!|?" the "?" is the question mark
@@ -319,10 +330,10 @@ def _compile_element(
     if len(alts) == 1 and not negate and not op and _kind(alts[0]) == "lemma":
         parts = split(alts[0])
         if len(parts) > 1:
-            return [_plain({"LEMMA": {"IN": _lemma_forms(p, lemma)}}) for p in parts]
+            return [_plain({"LEMMA": {"IN": _lemma_forms(p, lemma, meant)}}) for p in parts]
     kinds = {_kind(a) for a in alts} - {"any"} or {"lemma"}
     if kinds == {"lemma"}:
-        values = sorted({f for a in alts for f in _lemma_forms(a, lemma)})
+        values = sorted({f for a in alts for f in _lemma_forms(a, lemma, meant)})
         spec: dict[str, Any] = {"LEMMA": {"NOT_IN" if negate else "IN": values}}
     elif "lemma" in kinds and kinds <= {"lemma", "prefix", "suffix"}:
         # "austausch*|sprechen|*konferenz": lemmas, prefixes and suffixes in one regular
@@ -331,7 +342,7 @@ def _compile_element(
         regex = "|".join(
             re.escape(lemma(a[:-1]) if len(a) > 2 else fold(a[:-1])) + r"\w*" if _kind(a) == "prefix"
             else ".*" + re.escape(fold(a[1:])) + _INFLECTION if _kind(a) == "suffix"
-            else "|".join(re.escape(f) for f in _lemma_forms(a, lemma))
+            else "|".join(re.escape(f) for f in _lemma_forms(a, lemma, meant))
             for a in alts
         )
         spec = {"LEMMA": {"REGEX": f"^(?:{regex})$"}}
@@ -340,13 +351,13 @@ def _compile_element(
     elif "lemma" in kinds:
         raise LexiconError(f"{elem!r} mixes lemmas with exact words")
     elif kinds == {"exact"}:
-        values = sorted({fold(a.strip('"')) for a in alts})
+        values = sorted({norm(a.strip('"')) for a in alts})
         spec = {"NORM": {"NOT_IN" if negate else "IN": values}}
     else:
         regex = "|".join(
             re.escape(fold(a[:-1])) + r"\w*" if _kind(a) == "prefix"
             else ".*" + re.escape(fold(a[1:])) + _INFLECTION if _kind(a) == "suffix"
-            else re.escape(fold(a.strip('"')))
+            else re.escape(norm(a.strip('"')))
             for a in alts
         )
         spec = {"NORM": {"REGEX": f"^(?:{regex})$"}}
@@ -380,5 +391,5 @@ def _kind(alt: str) -> str:
     return "lemma"
 
 
-def _lemma_forms(word: str, lemma: LemmaFn) -> list[str]:
-    return sorted({fold(word), lemma(word)})
+def _lemma_forms(word: str, lemma: LemmaFn, meant: WordFn = _as_written) -> list[str]:
+    return sorted({fold(word), lemma(word), lemma(meant(word))})

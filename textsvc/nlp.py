@@ -3,8 +3,8 @@
 Each supported language gets one pipeline, built once at start-up and shared by every check:
 
 ``spacy.blank(lang)`` → ``sentencizer`` → ``textsvc_norm`` (case-folded ``NORM``, ß → ss) →
-``textsvc_lemmatizer`` (simplemma, case-folded ``LEMMA``; both of the word meant where a word
-was typed with one slip: "Netzwek", "conect") → German only: ``textsvc_verb_first``
+``textsvc_lemmatizer`` (simplemma, case-folded ``LEMMA`` of the word meant where a word was
+typed with one slip or informally: "Netzwek", "conect", "thx") → German only: ``textsvc_verb_first``
 ("Würde mich freuen": the opener is a verb) → ``textsvc_separable_verbs`` ("schließe … nicht
 aus" gives "schließe" the lemma ``ausschließen``).
 
@@ -184,6 +184,17 @@ SLIP_MARGIN = 0.5  # … and clearly the likeliest: "freun" is "freuen" or "freu
 _GERMAN_ENDINGS = ("en", "n", "et", "t", "e", "st", "s")  # "connecten", "gematcht": Denglisch verbs
 
 
+# Short informal spellings of everyday words, read as the word meant ("würd mich freuen", "thx",
+# "would love to connect with u"); too short for slips, too common to leave to chance.
+_INFORMAL = {
+    "de": {"würd": "würde", "wuerd": "würde", "hätt": "hätte", "könnt": "könnte", "möcht": "möchte",
+           "wär": "wäre", "fänd": "fände", "nen": "einen", "nem": "einem", "ner": "einer", "nich": "nicht",
+           "vllt": "vielleicht", "evtl": "eventuell", "bissl": "bisschen"},
+    "en": {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks",
+           "abt": "about", "tmrw": "tomorrow", "msg": "message", "bc": "because", "cuz": "because"},
+}
+
+
 def _one_slip_away(word: str, alphabet: str) -> set[str]:
     """Every string one slip from ``word``: a letter dropped, added, replaced, or two swapped."""
     out: set[str] = set()
@@ -214,8 +225,8 @@ def correct_slip(word: str, lang: str) -> str:
     * no common word is one slip away, or two are about as likely (forms of one lemma count as
       one word: "vernezten" → "vernetzen" or "vernetzten").
 
-    The case of the word as typed is kept: "NETZWEK" → "NETZWERK". Words a lexicon spells out
-    are never corrected (``keep_as_written``)."""
+    The case of the word as typed is kept: "NETZWEK" → "NETZWERK". A lexicon reads its own words
+    the same way, so "skillset", which this takes for "skillet", still matches itself."""
     low = word.lower()
     if len(low) < SLIP_MIN_LENGTH or not low.isalpha() or not (word.islower() or word.istitle() or word.isupper()):
         return word
@@ -236,6 +247,24 @@ def correct_slip(word: str, lang: str) -> str:
     if meant is None or _likeliest(low, other, capitalised) not in (None, meant):
         return word
     return meant.upper() if word.isupper() else meant.capitalize() if capitalised else meant
+
+
+def meant(word: str, lang: str) -> str:
+    """The word a writer meant, to lemmatise: an informal short form in full ("würd" → "würde",
+    "thx" → "thanks"; ``_INFORMAL``), else ``correct_slip``; then (German) ``restore_umlauts``.
+    ``NORM`` keeps informal forms: an exact-word rule may be about "pls" and not "please"."""
+    informal = _INFORMAL[lang].get(word.lower())
+    if informal is not None and (word.islower() or word.istitle()):
+        word = informal.capitalize() if word.istitle() else informal
+    else:
+        word = correct_slip(word, lang)
+    return restore_umlauts(word) if lang == "de" else word
+
+
+def norm_as_meant(word: str, lang: str) -> str:
+    """``NORM``: the word as typed, folded, a slip corrected and umlauts restored ("Netzwek" →
+    "netzwerk", "fuer" → "für"); informal forms stay ("pls")."""
+    return norm_of(correct_slip(word, lang), lang)
 
 
 @lru_cache(maxsize=50_000)
@@ -301,11 +330,6 @@ class _WordColumn:
         self.attr = attr
         self.word_to = word_to
         self.cache: dict[int, int] = {}
-        self.keep: set[str] = set()  # folded words never taken for slips (``keep_as_written``)
-
-    def of_word(self, word: str, lang: str) -> str:
-        """``word_to`` of the word meant: as typed if kept, else ``correct_slip``."""
-        return self.word_to(word if fold(word) in self.keep else correct_slip(word, lang), lang)
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
@@ -317,7 +341,7 @@ class _WordColumn:
         for orth in doc.to_array(ORTH).tolist():
             value = cache.get(orth)
             if value is None or value not in strings:  # not in this StringStore (any more)
-                value = cache[orth] = strings.add(self.of_word(strings[orth], lang))
+                value = cache[orth] = strings.add(self.word_to(strings[orth], lang))
             values.append(value)
         doc.from_array([self.attr], numpy.array(values, dtype="uint64"))
         return doc
@@ -326,45 +350,15 @@ class _WordColumn:
 @Language.factory("textsvc_norm")
 def _norm_component(nlp: Language, name: str) -> _WordColumn:
     """Case-folded ``NORM`` (ß → ss, typographic apostrophes → ', "ueber" → "über") of the word
-    meant (``correct_slip``: "Netzwek" → "netzwerk")."""
-    return _WordColumn(NORM, norm_of)
+    as typed, a slip corrected (``norm_as_meant``)."""
+    return _WordColumn(NORM, norm_as_meant)
 
 
 @Language.factory("textsvc_lemmatizer")
 def _lemmatizer_component(nlp: Language, name: str) -> _WordColumn:
-    """simplemma's lemma, case-folded (``lemma_of``), of the word meant (``correct_slip``)."""
-    return _WordColumn(LEMMA, lemma_of)
-
-
-def slips_to_keep(lang: str, slots: Iterable[Iterable[str]]) -> set[str]:
-    """The words of a lexicon that ``correct_slip`` would turn into a word their rule does not
-    mean. ``slots`` are the alternatives a rule spells out side by side ("erweit*|erweitern",
-    "vernetzten|vernezten"): a word whose correction is another form of one of them ("vernezten"
-    → "vernetzen") is a typo variant and may be corrected, so every rule sees it; one corrected
-    to something else ("skillset" → "skillet", "viber" → "vier") must be read as typed."""
-    table = _frequencies(lang)
-    common = 10 ** (SLIP_MAX_ZIPF - 9)  # never corrected; most of a lexicon: skip them quickly
-    kept: set[str] = set()
-    for slot in slots:
-        words = {fold(w) for w in slot}
-        for word in words:
-            if table.get(word, 0.0) >= common or len(word) < SLIP_MIN_LENGTH:
-                continue
-            meant = correct_slip(word, lang)
-            if meant != word and meant not in words and lemma_of(meant, lang) not in {lemma_of(w, lang) for w in words}:
-                kept.add(word)
-    return kept
-
-
-def keep_as_written(pipeline: Pipeline, words: Iterable[str]) -> None:
-    """Make ``pipeline`` read these words as typed, never as slips (``slips_to_keep``)."""
-    kept = {fold(w) for w in words}
-    for name in ("textsvc_norm", "textsvc_lemmatizer"):
-        if pipeline.nlp.has_pipe(name):
-            column = pipeline.nlp.get_pipe(name)
-            if not kept <= column.keep:
-                column.keep |= kept
-                column.cache.clear()
+    """simplemma's lemma, case-folded (``lemma_of``), of the word meant (``meant``: "Netzwek" →
+    "netzwerk", "thx" → "thanks")."""
+    return _WordColumn(LEMMA, lambda word, lang: lemma_of(meant(word, lang), lang))
 
 
 @Language.component("textsvc_lemma_fold")
@@ -391,7 +385,7 @@ def _verb_first_component(doc: Doc) -> Doc:
     for sent in doc.sents:
         first = sent.start
         if first + 1 < sent.end and norms[first + 1] in _PRONOUN_IDS and doc[first].text[:1].isupper():
-            verb = lemma_of(doc[first].text.lower(), doc.lang_)
+            verb = lemma_of(meant(doc[first].text.lower(), doc.lang_), doc.lang_)
             if verb != doc[first].lemma_:
                 doc[first].lemma_ = verb
     return doc

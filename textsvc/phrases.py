@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,7 @@ from textsvc import lexicon as _lexicon_module
 from textsvc import nlp as _nlp_module
 from textsvc.errors import LexiconError
 from textsvc.lexicon import Lexicon, Phrase, compile_pattern, expand_groups
-from textsvc.nlp import (
-    LEMMATIZER_VERSION,
-    Pipeline,
-    RuleMatcher,
-    keep_as_written,
-    lemma_of,
-    slips_to_keep,
-    split_words,
-    user_cache,
-)
+from textsvc.nlp import LEMMATIZER_VERSION, Pipeline, RuleMatcher, lemma_of, meant, norm_as_meant, split_words, user_cache
 
 # Compiled patterns depend on the lexicon files, the code that compiles them and the lemmatiser.
 _COMPILER = hashlib.sha256(
@@ -48,20 +38,11 @@ class PhraseChecker:
         self._matcher = RuleMatcher(pipeline)
         # Compiling looks up the lemma of every lexicon word (0.3 s per language at every start of
         # every worker); the result is kept in the user's cache directory.
-        # The words its rules spell out that the pipeline must not take for slips: 0.1–0.3 s, cached
-        # the same way.
         compiled: dict[str, Any] = {}
-        kept: Any = None
         if lexicon.version:  # a lexicon read from files (one built in code has no version)
             key = hashlib.sha256(f"{lexicon.lang} {lexicon.version} {_COMPILER}".encode()).hexdigest()[:20]
             compiled = user_cache(f"patterns-{lexicon.lang}-{key}.msgpack", lambda: _compile(pipeline, lexicon),
                                   replaces=f"patterns-{lexicon.lang}-*.msgpack")
-            kept = user_cache(f"kept-{lexicon.lang}-{key}.msgpack",
-                              lambda: sorted(slips_to_keep(lexicon.lang, written_slots(lexicon))),
-                              replaces=f"kept-{lexicon.lang}-*.msgpack")
-        if not isinstance(kept, list):
-            kept = slips_to_keep(lexicon.lang, written_slots(lexicon))
-        keep_as_written(pipeline, kept)
         if not isinstance(compiled, dict) or compiled.keys() != self._phrases.keys():
             compiled = _compile(pipeline, lexicon)
         for phrase in lexicon.phrases:
@@ -93,20 +74,6 @@ class PhraseChecker:
         return sorted(kept, key=lambda h: (h.start, h.end))
 
 
-_WORD = re.compile(r"\w+")
-
-
-def written_slots(lexicon: Lexicon) -> list[frozenset[str]]:
-    """The words every slot of every pattern spells out side by side ("vernetzten|vernezten"),
-    and every word set: what the pipeline must not take for slips of something else."""
-    slots = [
-        frozenset(words)
-        for phrase in lexicon.phrases for written in phrase.patterns for wording in expand_groups(written)
-        for elem in wording.split() if not elem.startswith("@") and (words := _WORD.findall(elem))
-    ]
-    return slots + [frozenset(w for m in members for w in _WORD.findall(m)) for members in lexicon.sets.values()]
-
-
 def _compile(pipeline: Pipeline, lexicon: Lexicon) -> dict[str, list[list[dict[str, Any]]]]:
     """Every family's patterns as spaCy token patterns, groups expanded; raises ``LexiconError``."""
     lang = lexicon.lang
@@ -114,7 +81,8 @@ def _compile(pipeline: Pipeline, lexicon: Lexicon) -> dict[str, list[list[dict[s
     for phrase in lexicon.phrases:
         try:
             out[phrase.id] = [
-                compile_pattern(wording, lexicon.sets, lambda w: lemma_of(w, lang), lambda w: split_words(pipeline, w))
+                compile_pattern(wording, lexicon.sets, lambda w: lemma_of(w, lang), lambda w: split_words(pipeline, w),
+                                lambda w: meant(w, lang), lambda w: norm_as_meant(w, lang))
                 for written in phrase.patterns
                 for wording in expand_groups(written)
             ]
