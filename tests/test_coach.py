@@ -96,3 +96,14 @@ def test_check_in_the_terminal(tmp_path, monkeypatch):
     ready = runner.invoke(main, ["check", "--format", "json", "--json"], input=json.dumps(
         {"text": "", "sender": {"membership": "basic"}}))
     assert ready.exit_code == 0 and json.loads(ready.output)["verdict"]["action"] == "ready"
+
+
+def test_a_slip_is_offered_its_correction_and_a_name_is_left_alone(analyzer):
+    text = "Hallo Herr Brandl, ich habe Ihren Vortrag in Minden gehört und würde gern über das Netzwek sprechen."
+    r = check(analyzer, text)
+    spelling = [s for s in r.suggestions if s.id == "SPELLING"]
+    assert [(text[s.start:s.end], [x.value for x in s.replacements]) for s in spelling] == [("Netzwek", ["Netzwerk"])]
+    assert spelling[0].severity == "improvement" and "Netzwerk" in spelling[0].message
+    assert spelling[0].offset == utf16_len(text[:spelling[0].start])
+    english = check(analyzer, "Hi Joost, thanks for the talk on conect pooling in Rotterdam!", language="en")
+    assert [(s.start, [x.value for x in s.replacements]) for s in english.suggestions if s.id == "SPELLING"] == [(33, ["connect"])]

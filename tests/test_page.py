@@ -301,3 +301,16 @@ def test_outdated_request_is_cancelled_and_status_reports_it(page, base_url):
     final = api_check(base_url, "Hallo Frau Weber, wie plant Bosch den Einkauf?")
     assert gauge(page) == final["personalization"]["score"]
     expect(page.locator("#counter")).to_contain_text(str(final["length"]["chars"]))
+
+
+def test_a_slip_is_offered_as_a_suggestion_and_fixed_with_one_click(page, base_url):
+    draft = "Hallo Frau Roth, danke für Ihren Vortrag über Wärmepumpen in Kassel! Wie kalkulieren Sie das Netzwek der Monteure?"
+    page.locator("#draft").fill(draft)
+    wait_checked(page)
+    suggestion = page.locator('.suggestion[data-id="SPELLING"]')
+    expect(suggestion).to_have_count(1)
+    expect(suggestion.locator(".suggestion__message")).to_contain_text("Netzwerk")
+    suggestion.locator(".replacement", has_text="Netzwerk").click()
+    expect(page.locator("#draft")).to_have_value(draft.replace("Netzwek", "Netzwerk"))
+    wait_checked(page)
+    expect(page.locator('.suggestion[data-id="SPELLING"]')).to_have_count(0)

@@ -62,7 +62,12 @@ def coach(req: AnalyzeRequest, f: Findings, policy: CoachPolicy) -> tuple[CheckV
         name = " ".join(x for x in (r.first_name, r.last_name) if x)
         missing.append(Suggestion(id="MISSING_NAME", severity="improvement", message=say("coach", "MISSING_NAME", name=name)))
 
-    polish = _formulaic_frame(text, f)
+    polish = _formulaic_frame(text, f) + [
+        _at(text, start, end, Suggestion(id="SPELLING", severity="improvement",
+                                         message=say("coach", "SPELLING", typed=text[start:end], meant=meant),
+                                         replacements=[Replacement(value=meant)]))
+        for start, end, meant in f.slips
+    ]
     action = "ready" if not blockers and not any(m.id.startswith("MISSING_") and m.id != "MISSING_NAME" for m in missing) else "revise"
     return CheckVerdict(action=action, score=f.personalization.score), blockers + missing + polish, length
 

@@ -19,7 +19,7 @@ from textsvc.classifier import SentenceClassifier
 from textsvc.errors import InvalidFeedback, InvalidTemplate, NotFound, UnsupportedLanguage
 from textsvc.lexicon import load_lexicon
 from textsvc.messages import Messages, load_messages
-from textsvc.nlp import SUPPORTED_LANGUAGES, ZIPF_FLOOR, build_pipeline, detect_language, rare_words
+from textsvc.nlp import SUPPORTED_LANGUAGES, ZIPF_FLOOR, build_pipeline, detect_language, rare_words, slips
 from textsvc.normalize import utf16_span
 from textsvc.personalization import TextFacts, score_personalization
 from textsvc.phrases import PhraseChecker, PhraseHit
@@ -63,6 +63,7 @@ class Findings:
     strength: float
     personalization: Personalization
     sighting: SightingOut | None
+    slips: list[tuple[int, int, str]]  # words typed with one slip, and the word meant
 
 
 SAVE_AFTER_CHANGES = 1000  # applied changes after which a worker saves the candidate index
@@ -148,6 +149,7 @@ class Analyzer:
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents]
             rare = rare_words(doc, self.policy.personalization.rare_word_zipf)
+            typed = slips(doc)
             backoff = self.classifiers[lang].find(doc, hits, rare)
             if backoff:
                 hits = sorted(hits + backoff, key=lambda h: (h.start, h.end))
@@ -171,7 +173,7 @@ class Analyzer:
             language=Language(code=lang, detected=detected, confidence=confidence),  # type: ignore[arg-type]
             messages=messages, hits=hits, sentences=sentences, placeholders=placeholders,
             matches=self._matches(text, hits, placeholders, req, messages), templates=templates,
-            best=best, strength=strength, personalization=personalization, sighting=sighting,
+            best=best, strength=strength, personalization=personalization, sighting=sighting, slips=typed,
         )
 
     def resolve_language(self, requested: str | None, text: str) -> tuple[str, bool, float | None]:

@@ -656,6 +656,13 @@ def _obligatory(pattern: list[dict[str, Any]], to_hash: Any) -> _Needs:
     return sets, regexes
 
 
+def slips(doc: Doc) -> list[tuple[int, int, str]]:
+    """Words typed with one slip, as ``(start, end, word meant)`` in code points ("Netzwek" →
+    "Netzwerk"): the coach offers the correction. Informal forms and ae/oe/ue are no slips."""
+    return [(t.idx, t.idx + len(t.text), meant) for t in doc
+            if (meant := correct_slip(t.text, doc.lang_)) != t.text]
+
+
 def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
     """Character spans of words rarer than ``max_zipf`` (wordfreq's Zipf scale: 3 = once per
     million words): names, places, products, jargon. Boilerplate is written in common words, so
