@@ -123,3 +123,13 @@ def test_the_index_is_current_until_another_writer_commits(tmp_path):
     assert engine.index_is_current()
     other.close()
     engine.store.close()
+
+
+def test_times_room_numbers_and_units_are_specific_details(analyzer):
+    def details(text):
+        r = analyze(analyzer, text, language="en")
+        signal = next(s for s in r.personalization.signals if s.id == "SPECIFIC_DETAILS")
+        return [e.text for e in signal.evidence]
+
+    assert details("The client moved the review to 3pm Friday, room 4B, about 24h earlier.") == ["3pm", "4B", "24h"]
+    assert details("Looking forward to connecting with you and growing together.") == []

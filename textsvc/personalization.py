@@ -22,7 +22,7 @@ from textsvc.templates import name_words
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 _DETAIL = re.compile(
     r"https?://\S+"  # a link
-    r"|\b\d[\d.,:/%]*\b"  # numbers, dates, times
+    r"|\b\d[\d.,:/%]*(?:[A-Za-z]{1,3})?\b"  # numbers, dates, times, with a unit: 3pm, 4B, 2nd, 24h, 5km
     r"|\b[A-ZÄÖÜ][A-ZÄÖÜ0-9&]{1,9}\b"  # acronyms: DMEXCO, SAP, KPMG
     r"|\b[A-ZÄÖÜa-zäöü]+[a-zäöü][A-ZÄÖÜ]\w*"  # inner capitals: LogiMAT, PyData, iPhone
     r"|[„“\"«»][^„“\"«»\n]{3,80}[“”\"«»]",  # quoted titles
