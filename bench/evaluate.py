@@ -53,11 +53,15 @@ def add_noise(marked: str, kind: str, rng: random.Random) -> str:
     if kind == "lowercase":
         return marked.lower()
     if kind == "nocommas":
-        return re.sub(r" ?, ?", " ", marked).replace("  ", " ")
+        return re.sub(r",(?=[\s⟧]|$)", "", marked)  # "Meier,⟧ wie" -> "Meier⟧ wie": no space enters a mark
     if kind == "ascii":
-        for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("ß", "ss")):
-            marked = marked.replace(a, b)
-        return marked
+        def ascii_(m: re.Match) -> str:
+            word = m.group()
+            for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("ß", "ss")):
+                word = word.replace(a, b)
+            return word.upper() if m.group().isupper() else word  # "MÜNCHEN" -> "MUENCHEN"
+
+        return re.sub(r"\w+", ascii_, marked)
 
     def slip(m: re.Match) -> str:
         w = m.group()

@@ -79,6 +79,7 @@ def test_noise_keeps_every_mark_on_its_words():
             text, spans = unmark(noisy)
             assert len(spans) == 2, (kind, noisy)
             assert [len(text[a:b].split()) for a, b in spans] == [6, 5], (kind, noisy)
+            assert all(text[a:b] == text[a:b].strip() for a, b in spans), (kind, noisy)
     assert any(add_noise(marked, "typos", rng) != marked for _ in range(20))
 
 

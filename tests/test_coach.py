@@ -107,3 +107,11 @@ def test_a_slip_is_offered_its_correction_and_a_name_is_left_alone(analyzer):
     assert spelling[0].offset == utf16_len(text[:spelling[0].start])
     english = check(analyzer, "Hi Joost, thanks for the talk on conect pooling in Rotterdam!", language="en")
     assert [(s.start, [x.value for x in s.replacements]) for s in english.suggestions if s.id == "SPELLING"] == [(33, ["connect"])]
+
+
+def test_the_recipients_name_is_never_a_slip(analyzer):
+    text = "Hallo Frau Kowalsky, danke für Ihren Vortrag über das Netzwek der Kasseler Stadtwerke!"
+    alone = [text[s.start:s.end] for s in check(analyzer, text).suggestions if s.id == "SPELLING"]
+    assert "Kowalsky" in alone  # the corrector alone would offer "Kowalski"
+    named = check(analyzer, text, recipient={"firstName": "Ewa", "lastName": "Kowalsky"})
+    assert [text[s.start:s.end] for s in named.suggestions if s.id == "SPELLING"] == ["Netzwek"]

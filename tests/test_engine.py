@@ -133,3 +133,13 @@ def test_times_room_numbers_and_units_are_specific_details(analyzer):
 
     assert details("The client moved the review to 3pm Friday, room 4B, about 24h earlier.") == ["3pm", "4B", "24h"]
     assert details("Looking forward to connecting with you and growing together.") == []
+    assert details("We 10x your revenue and bring you 5k followers.") == []  # a pitch's figures
+
+
+def test_a_lexicon_word_is_not_read_into_a_common_word(analyzer):
+    """The messenger family lists "Viber"; a slip corrector reading it as "vier" once made every
+    German "vier" a move off the platform."""
+    r = analyze(analyzer, "Wir sind ein Team von vier Leuten und suchen in vier Wochen eine Halle.", language="de")
+    assert not [m for m in r.matches if m.rule_id == "DE_OFFPLATFORM_MESSENGER"]
+    r = analyze(analyzer, "Schreib mir doch per Viber, dann schicke ich dir alles.", language="de")
+    assert [m.text for m in r.matches if m.rule_id == "DE_OFFPLATFORM_MESSENGER"]

@@ -126,3 +126,25 @@ def test_an_optional_wildcard_matches_one_word_or_none(pipelines):
 def test_lookahead_misuse_is_reported(pipelines, pattern):
     with pytest.raises(LexiconError):
         _checker(pipelines, "en", pattern)
+
+
+def test_no_pattern_word_reads_as_a_slip_of_another(lexicons):
+    """A typo variant in a pattern is redundant (the corrector reads it as the word meant for
+    every rule); a real word the corrector would misread must be listed as known."""
+    from textsvc.phrases import slip_problems
+
+    assert slip_problems(lexicons["de"]) == [] and slip_problems(lexicons["en"]) == []
+
+
+def test_slip_problems_name_typo_variants_and_known_words_silence_them():
+    from dataclasses import replace
+
+    from textsvc.phrases import slip_problems
+
+    phrase = Phrase(id="EN_TEST_SLIP", lang="en", group="test", category="GENERIC_PHRASE", weight=10,
+                    message="Test.", short_message="", replacements=("x",), hint="", patterns=('grow my netwrok|"mlopz"',),
+                    hits=(Example.parse("[grow my network]"),), misses=(Example.parse("y"),))
+    lexicon = Lexicon(lang="en", phrases=(phrase,))
+    problems = slip_problems(lexicon)
+    assert len(problems) == 1 and "'netwrok' reads as a slip of 'network'" in problems[0]
+    assert slip_problems(replace(lexicon, known=frozenset({"netwrok"}))) == []

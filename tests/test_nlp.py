@@ -238,7 +238,8 @@ def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
     [("Netzwek", "Netzwerk", "de"), ("erweitren", "erweitern", "de"), ("Werdegnag", "Werdegang", "de"),
      ("NETZWEK", "NETZWERK", "de"), ("vernezten", "vernetzen", "de"), ("conect", "connect", "en"),
      ("netwrok", "network", "en"), ("oppurtunities", "opportunities", "en"), ("intrested", "interested", "en"),
-     ("würd", "würde", "de"), ("Würd", "Würde", "de"), ("vllt", "vielleicht", "de"), ("u", "you", "en"), ("thx", "thanks", "en")],
+     ("würd", "würde", "de"), ("Würd", "Würde", "de"), ("vllt", "vielleicht", "de"), ("u", "you", "en"), ("thx", "thanks", "en"),
+     ("Strase", "Straße", "de"), ("Fussbalfan", "Fußballfan", "de")],
 )
 def test_a_word_typed_with_one_slip_or_informally_reads_as_the_word_meant(typed, meant_word, lang):
     assert meant(typed, lang) == meant_word
@@ -250,10 +251,14 @@ def test_a_word_typed_with_one_slip_or_informally_reads_as_the_word_meant(typed,
      ("Brandl", "de", "a name wordfreq has seen"), ("Minden", "de", "a town, not 'finden'"),
      ("Herne", "de", "a town, and 'gerne' is no noun"), ("connecten", "de", "Denglisch: English stem, German ending"),
      ("doing", "de", "English inside German"), ("freun", "de", "'freuen' or 'Freund'"),
-     ("Joost", "en", "capitalised English is a name"), ("Netzwerk", "de", "spelt right"), ("network", "en", "spelt right")],
+     ("Joost", "en", "capitalised English is a name"), ("Netzwerk", "de", "spelt right"), ("network", "en", "spelt right"),
+     ("Tessler", "de", "a slip in the first letter is more often another name: not 'Kessler'"),
+     ("Jonte", "de", "not 'Monte'"), ("worksop", "de", "wordfreq knows it in English"),
+     ("TOPPOSITION", "de", "all caps of a known word, not 'OPPOSITION'"), ("U", "en", "'U rock' is no 'you'"),
+     ("netzwerk" * 40, "de", "too long to be a word: no 10,000 candidates"), ("viber", "de", "a messenger, not 'vier'")],
 )
 def test_words_that_are_no_slips_stay_as_typed(word, lang, why):
-    assert correct_slip(word, lang) == word, why
+    assert meant(word, lang) == word, why
 
 
 def test_a_slip_keeps_its_offsets_and_still_matches_its_family(checkers, pipelines):

@@ -127,7 +127,7 @@ def lexicon_check() -> None:
     from textsvc.errors import LexiconError
     from textsvc.lexicon import load_lexicon
     from textsvc.nlp import SUPPORTED_LANGUAGES, build_pipeline
-    from textsvc.phrases import PhraseChecker, example_problems
+    from textsvc.phrases import PhraseChecker, example_problems, slip_problems
 
     corpora, max_zipf = _corpora_and_rare_word_zipf()
     problems: list[str] = []
@@ -136,7 +136,7 @@ def lexicon_check() -> None:
             lex = load_lexicon(corpora / "lexicon", lang)
             pipeline = build_pipeline(lang)
             checker = PhraseChecker(pipeline, lex)
-            found = example_problems(pipeline, checker)
+            found = slip_problems(lex) + example_problems(pipeline, checker)
             found += classifier_problems(pipeline, checker, SentenceClassifier.load(corpora / "classifier", lang), max_zipf)
         except LexiconError as exc:
             found = [str(exc)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 from textsvc.engine import Findings
-from textsvc.normalize import utf16_span
+from textsvc.normalize import fold, utf16_span
 from textsvc.policy import CoachPolicy
 from textsvc.schemas import AnalyzeRequest, CheckVerdict, Length, Replacement, Suggestion
+from textsvc.templates import name_words
 
 _SIE = re.compile(r"(?<![.!?:]\s)(?<!^)\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres)\b", re.MULTILINE)
 _DU = re.compile(r"\b(?:du|dich|dir|dein|deine|deinen|deinem|deiner|deines|euch|euer|eure|euren|eurem|eurer)\b",
@@ -62,14 +63,23 @@ def coach(req: AnalyzeRequest, f: Findings, policy: CoachPolicy) -> tuple[CheckV
         name = " ".join(x for x in (r.first_name, r.last_name) if x)
         missing.append(Suggestion(id="MISSING_NAME", severity="improvement", message=say("coach", "MISSING_NAME", name=name)))
 
+    names = _name_words(req)
     polish = _formulaic_frame(text, f) + [
         _at(text, start, end, Suggestion(id="SPELLING", severity="improvement",
                                          message=say("coach", "SPELLING", typed=text[start:end], meant=meant),
                                          replacements=[Replacement(value=meant)]))
-        for start, end, meant in f.slips
+        for start, end, meant in f.slips if fold(text[start:end]) not in names
     ]
     action = "ready" if not blockers and not any(m.id.startswith("MISSING_") and m.id != "MISSING_NAME" for m in missing) else "revise"
     return CheckVerdict(action=action, score=f.personalization.score), blockers + missing + polish, length
+
+
+def _name_words(req: AnalyzeRequest) -> frozenset[str]:
+    """The words of the people's names, companies and positions given with the draft: never slips."""
+    r, sender = req.recipient, req.sender
+    fields = [r.first_name, r.last_name, r.company, r.position] if r else []
+    fields += [sender.name, sender.company, sender.position, sender.headline] if sender else []
+    return name_words(fields)
 
 
 def _missing(group: list[str], req: AnalyzeRequest, say) -> Suggestion:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ token specs:
 
 =============  ====================================================================
 ``netzwerk``   any inflected form: matches the case-folded lemma (``Netzwerks``)
-``"gern"``     this exact word (case-folded surface form)
+``"gern"``     this exact word (case-folded surface form; informal forms like "pls" stay apart)
 ``schließ*``   a word starting with ``schließ``
 ``a|b|c``      alternatives (all of one kind: lemmas, or exact/prefix words)
 ``x?``         optional; ``x+`` one or more
@@ -97,6 +97,9 @@ class Lexicon:
     lang: str
     phrases: tuple[Phrase, ...]
     sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Words the patterns spell out that are no slips though no dictionary knows them ("viber"):
+    # ``[words] known`` in any file of the language.
+    known: frozenset[str] = frozenset()
     version: str = ""
 
     def by_id(self) -> dict[str, Phrase]:
@@ -112,6 +115,7 @@ def load_lexicon(root: Path, lang: str) -> Lexicon:
     digest = hashlib.sha256()
     phrases: list[Phrase] = []
     sets: dict[str, tuple[str, ...]] = {}
+    known: set[str] = set()
     for path in files:
         raw = path.read_bytes()
         digest.update(path.name.encode() + raw)
@@ -123,13 +127,14 @@ def load_lexicon(root: Path, lang: str) -> Lexicon:
             if name in sets:
                 raise LexiconError(f"{path}: set @{name} is defined twice")
             sets[name] = tuple(words)
+        known.update(fold(w) for w in data.get("words", {}).get("known", []))
         phrases.extend(_phrases_of(path, lang, data))
     seen: set[str] = set()
     for p in phrases:
         if p.id in seen:
             raise LexiconError(f"{lang}: phrase id {p.id} is used twice")
         seen.add(p.id)
-    return Lexicon(lang=lang, phrases=tuple(phrases), sets=sets, version=digest.hexdigest()[:12])
+    return Lexicon(lang=lang, phrases=tuple(phrases), sets=sets, known=frozenset(known), version=digest.hexdigest()[:12])
 
 
 _FIELDS = frozenset("id weight message short hint replacements patterns hit miss category signal picky".split())
@@ -260,11 +265,11 @@ def compile_pattern(
 ) -> list[dict[str, Any]]:
     """Compile one pattern string into a spaCy ``Matcher`` token pattern.
 
-    The pipeline reads a text's lemmas from the words meant ("Netzwek" → "Netzwerk", "thx" →
-    "thanks") and keeps its ``NORM`` as typed. So a lemma literal stands for its own lemma and
-    that of the word ``meant`` by it ("skillset", which a slip corrector takes for "skillet"),
-    and an exact literal (``"pls"``) for the word as typed, ``norm`` folding it as the pipeline
-    folds ``NORM`` ("fuer" → "für"). Raises ``LexiconError`` for syntax it cannot read.
+    The pipeline reads a text's words as the words meant ("Netzwek" → "Netzwerk", "fuer" →
+    "für"), its lemmas with informal forms in full ("thx" → "thanks"). ``meant`` and ``norm``
+    read a literal the same way: a lemma literal stands for its own lemma and that of the word
+    it means ("u" also for "you"), an exact literal for its ``NORM`` ("pls" stays "pls"). Raises
+    ``LexiconError`` for syntax it cannot read.
     """
     tokens: list[dict[str, Any]] = []
     anchored = False

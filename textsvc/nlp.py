@@ -2,9 +2,10 @@
 
 Each supported language gets one pipeline, built once at start-up and shared by every check:
 
-``spacy.blank(lang)`` → ``sentencizer`` → ``textsvc_norm`` (case-folded ``NORM``, ß → ss) →
-``textsvc_lemmatizer`` (simplemma, case-folded ``LEMMA`` of the word meant where a word was
-typed with one slip or informally: "Netzwek", "conect", "thx") → German only: ``textsvc_verb_first``
+``spacy.blank(lang)`` → ``sentencizer`` → ``textsvc_norm`` (case-folded ``NORM``, ß → ss, umlauts
+restored, a slip corrected: "fuer" → "für", "Netzwek" → "netzwerk") → ``textsvc_lemmatizer``
+(simplemma, case-folded ``LEMMA`` of the word meant, informal forms in full too: "thx" →
+"thanks"). Offsets never change: only ``NORM`` and ``LEMMA`` do. → German only: ``textsvc_verb_first``
 ("Würde mich freuen": the opener is a verb) → ``textsvc_separable_verbs`` ("schließe … nicht
 aus" gives "schließe" the lemma ``ausschließen``).
 
@@ -133,7 +134,7 @@ _PARTICLE_IDS = frozenset(get_string_id(p) for p in _PARTICLES)
 # aus wenn es passt", "ich schlage vor wir telefonieren"); not "sie", "es", "ihr": "vor sie hin".
 _CLAUSE_BREAKS = frozenset(
     "und oder aber sondern denn , ; : . ! ? – — - ) \" » "
-    "wenn dass daß weil ob obwohl falls sofern sodass damit bevor nachdem während ich du er wir".split()
+    "wenn dass weil ob obwohl falls sofern sodass damit bevor nachdem während ich du er wir".split()
 )
 
 
@@ -160,7 +161,7 @@ def restore_umlauts(word: str) -> str:
     if candidate == word:
         return word
     if not _is_known(word, "de"):
-        if _is_known(candidate, "de"):
+        if _is_known(candidate, "de") and _zipf(word.lower(), "de") < SLIP_MAX_ZIPF:  # not "guest"
             return candidate
         low = word.lower()
         if word.istitle() and _zipf(low, "de") == 0.0 and _zipf(low, "en") == 0.0 and not _is_known(word, "en"):
@@ -178,10 +179,25 @@ def norm_of(word: str, lang: str) -> str:
 _ALPHABETS = {"de": "abcdefghijklmnopqrstuvwxyzäöü",  # wordfreq spells ß as ss
               "en": "abcdefghijklmnopqrstuvwxyz"}
 SLIP_MIN_LENGTH = 5  # shorter words are too often another word one slip away ("Haus", "Maus")
+SLIP_MAX_LENGTH = 30  # longer "words" are pasted junk: 60 candidates a letter is not worth it
 SLIP_MAX_ZIPF = 2.5  # a word written once in three million words or more is a word ("gehts", "Michi")
 SLIP_MIN_ZIPF = 3.0  # the word meant is common: once per million words or more
 SLIP_MARGIN = 0.5  # … and clearly the likeliest: "freun" is "freuen" or "freund", so neither
 _GERMAN_ENDINGS = ("en", "n", "et", "t", "e", "st", "s")  # "connecten", "gematcht": Denglisch verbs
+# Words a lexicon spells out that are no slips though no dictionary knows them ("viber",
+# "skillset"): ``[words] known`` in corpora/lexicon, registered by ``know_words``.
+_KNOWN: dict[str, set[str]] = {lang: set() for lang in SUPPORTED_LANGUAGES}
+_KNOWN_GENERATION = [0]  # bumped when a word is added: cached readings are stale
+
+
+def know_words(lang: str, words: Iterable[str]) -> None:
+    """Never take these words of ``lang`` for slips (a lexicon's ``[words] known``)."""
+    added = {fold(w) for w in words} - _KNOWN[lang]
+    if added:
+        _KNOWN[lang].update(added)
+        _KNOWN_GENERATION[0] += 1
+        correct_slip.cache_clear()
+        _is_rare.cache_clear()
 
 
 # Short informal spellings of everyday words, read as the word meant ("würd mich freuen", "thx",
@@ -196,9 +212,11 @@ _INFORMAL = {
 
 
 def _one_slip_away(word: str, alphabet: str) -> set[str]:
-    """Every string one slip from ``word``: a letter dropped, added, replaced, or two swapped."""
+    """Every string one slip from ``word`` after its first letter (a letter dropped, added,
+    replaced, or two swapped): a changed first letter is more often another name than a slip
+    ("Jonte"/"Monte", "Zolar"/"Solar")."""
     out: set[str] = set()
-    for i in range(len(word) + 1):
+    for i in range(1, len(word) + 1):
         head, tail = word[:i], word[i:]
         if tail:
             out.add(head + tail[1:])
@@ -210,34 +228,45 @@ def _one_slip_away(word: str, alphabet: str) -> set[str]:
     return out
 
 
+def _known_spelling(word: str, lang: str) -> bool:
+    """Does simplemma know ``word`` as typed, in lowercase or capitalised ("TOPPOSITION")?"""
+    return any(_is_known(w, lang) for w in {word, word.lower(), word.capitalize()})
+
+
 @lru_cache(maxsize=50_000)
 def correct_slip(word: str, lang: str) -> str:
     """The common word a hurried writer meant ("Netzwek" → "Netzwerk", "conect" → "connect"), or
     ``word`` itself. Only a word no dictionary knows is corrected, to the one common word one slip
     away, so that rules and the classifier see what was meant. It stays as typed when:
 
-    * it is short, not all letters, or mixed case ("gGmbH");
-    * it is a word: simplemma knows it, or wordfreq has seen it often enough ("gehts");
-    * it may belong to the other language: known there, one slip from a word there ("coffe"), or
-      in German an English word with a German ending ("connecten");
+    * it is short or very long, not all letters, or mixed case ("gGmbH");
+    * it is a word: simplemma knows it, wordfreq has seen it often enough ("gehts"), or a lexicon
+      lists it as known ("viber", ``know_words``);
+    * it may belong to the other language: wordfreq has seen it there ("worksop"), or one slip
+      from a different word there ("coffe"), or it is an English word with a German ending in
+      German ("connecten");
     * it is capitalised and English, or German and attested at all: a name ("Brandl", "Minden");
       a capitalised German word becomes only a noun ("Profiel" → "Profil");
-    * no common word is one slip away, or two are about as likely (forms of one lemma count as
-      one word: "vernezten" → "vernetzen" or "vernetzten").
+    * the slip would be in the first letter, no common word is one slip away, or two are about
+      as likely (forms of one lemma count as one word: "vernezten" → "vernetzen").
 
-    The case of the word as typed is kept: "NETZWEK" → "NETZWERK". A lexicon reads its own words
-    the same way, so "skillset", which this takes for "skillet", still matches itself."""
+    The case of the word as typed is kept: "NETZWEK" → "NETZWERK"; German prefers ß where the
+    dictionary has it ("Strase" → "Straße")."""
     low = word.lower()
-    if len(low) < SLIP_MIN_LENGTH or not low.isalpha() or not (word.islower() or word.istitle() or word.isupper()):
+    if not SLIP_MIN_LENGTH <= len(low) <= SLIP_MAX_LENGTH or not low.isalpha():
+        return word
+    if not (word.islower() or word.istitle() or word.isupper()) or fold(word) in _KNOWN[lang]:
         return word
     if lang == "de" and restore_umlauts(word) != word:
         return word
+    if lang == "de":
+        low = low.replace("ß", "ss")  # wordfreq's spelling
     own = _zipf(low, lang)
     capitalised = not word.islower()
-    if own >= SLIP_MAX_ZIPF or (capitalised and (lang == "en" or own > 0.0)) or _is_known(word, lang):
+    if own >= SLIP_MAX_ZIPF or (capitalised and (lang == "en" or own > 0.0)) or _known_spelling(word, lang):
         return word
     other = "en" if lang == "de" else "de"
-    if _is_known(word, other) or _zipf(low, other) >= SLIP_MAX_ZIPF:
+    if _zipf(low, other) > 0.0 or _known_spelling(word, other):
         return word
     if lang == "de" and any(
         low.endswith(end) and _zipf(low.removeprefix("ge")[: -len(end)], "en") >= SLIP_MIN_ZIPF for end in _GERMAN_ENDINGS
@@ -246,18 +275,27 @@ def correct_slip(word: str, lang: str) -> str:
     meant = _likeliest(low, lang, capitalised)
     if meant is None or _likeliest(low, other, capitalised) not in (None, meant):
         return word
+    if lang == "de" and "ss" in meant:
+        sharp = meant.replace("ss", "ß")
+        if _is_known(sharp.capitalize() if capitalised else sharp, "de"):
+            meant = sharp
     return meant.upper() if word.isupper() else meant.capitalize() if capitalised else meant
 
 
+def informal_in_full(word: str, lang: str) -> str:
+    """An informal short form in full ("würd" → "würde", "thx" → "thanks"), or ``word``."""
+    full = _INFORMAL[lang].get(word.lower())
+    if full is None or not (word.islower() or (word.istitle() and len(word) > 2)):  # not "U rock"
+        return word
+    return full.capitalize() if word.istitle() else full
+
+
 def meant(word: str, lang: str) -> str:
-    """The word a writer meant, to lemmatise: an informal short form in full ("würd" → "würde",
-    "thx" → "thanks"; ``_INFORMAL``), else ``correct_slip``; then (German) ``restore_umlauts``.
-    ``NORM`` keeps informal forms: an exact-word rule may be about "pls" and not "please"."""
-    informal = _INFORMAL[lang].get(word.lower())
-    if informal is not None and (word.islower() or word.istitle()):
-        word = informal.capitalize() if word.istitle() else informal
-    else:
-        word = correct_slip(word, lang)
+    """The word a writer meant, to lemmatise: an informal form in full, else ``correct_slip``;
+    then (German) ``restore_umlauts``. ``NORM`` keeps informal forms: an exact-word rule may be
+    about "pls" and not "please"."""
+    full = informal_in_full(word, lang)
+    word = full if full != word else correct_slip(word, lang)
     return restore_umlauts(word) if lang == "de" else word
 
 
@@ -330,13 +368,15 @@ class _WordColumn:
         self.attr = attr
         self.word_to = word_to
         self.cache: dict[int, int] = {}
+        self.generation = _KNOWN_GENERATION[0]  # of the known words its cache was filled with
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
             return doc
         strings, lang, cache = doc.vocab.strings, doc.lang_, self.cache
-        if len(cache) > self.CACHE_SIZE:
+        if len(cache) > self.CACHE_SIZE or self.generation != _KNOWN_GENERATION[0]:
             cache.clear()
+            self.generation = _KNOWN_GENERATION[0]
         values = []
         for orth in doc.to_array(ORTH).tolist():
             value = cache.get(orth)
@@ -677,8 +717,11 @@ def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=200_000)
 def _is_rare(word: str, lang: str, max_zipf: float) -> bool:
-    """A slip of a common word is no rare word: "Netzwek" says nothing about the sender."""
-    return len(word) > 3 and any(ch.isalpha() for ch in word) and _zipf(correct_slip(word, lang), lang) < max_zipf
+    """A slip of a common word is no rare word: "netzwek" says nothing about the sender. A
+    capitalised word counts as typed: a name the corrector misreads is still a name."""
+    if len(word) <= 3 or not any(ch.isalpha() for ch in word):
+        return False
+    return _zipf(word if word[:1].isupper() else correct_slip(word, lang).lower(), lang) < max_zipf
 
 
 # wordfreq's tables hold 950k German and English words (~100 MB per process); textsvc only asks

@@ -22,7 +22,9 @@ from textsvc.templates import name_words
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 _DETAIL = re.compile(
     r"https?://\S+"  # a link
-    r"|\b\d[\d.,:/%]*(?:[A-Za-z]{1,3})?\b"  # numbers, dates, times, with a unit: 3pm, 4B, 2nd, 24h, 5km
+    # numbers, dates, times; with a unit or ordinal (3pm, 24h, 5km, 2nd) or a room letter (4B);
+    # not "10x", "5k": the figures of a sales pitch
+    r"|\b\d[\d.,:/%]*(?:am|pm|h|min|km|kg|st|nd|rd|th|[A-Z])?\b"
     r"|\b[A-ZÄÖÜ][A-ZÄÖÜ0-9&]{1,9}\b"  # acronyms: DMEXCO, SAP, KPMG
     r"|\b[A-ZÄÖÜa-zäöü]+[a-zäöü][A-ZÄÖÜ]\w*"  # inner capitals: LogiMAT, PyData, iPhone
     r"|[„“\"«»][^„“\"«»\n]{3,80}[“”\"«»]",  # quoted titles

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textsvc import lexicon as _lexicon_module
 from textsvc import nlp as _nlp_module
+from textsvc import normalize as _normalize_module
 from textsvc.errors import LexiconError
 from textsvc.lexicon import Lexicon, Phrase, compile_pattern, expand_groups
-from textsvc.nlp import LEMMATIZER_VERSION, Pipeline, RuleMatcher, lemma_of, meant, norm_as_meant, split_words, user_cache
+from textsvc.nlp import (
+    LEMMATIZER_VERSION,
+    Pipeline,
+    RuleMatcher,
+    correct_slip,
+    know_words,
+    lemma_of,
+    meant,
+    norm_as_meant,
+    split_words,
+    user_cache,
+)
+from textsvc.normalize import fold
 
 # Compiled patterns depend on the lexicon files, the code that compiles them and the lemmatiser.
 _COMPILER = hashlib.sha256(
     Path(_lexicon_module.__file__).read_bytes() + Path(_nlp_module.__file__).read_bytes()
-    + LEMMATIZER_VERSION.encode()
+    + Path(__file__).read_bytes() + Path(_normalize_module.__file__).read_bytes() + LEMMATIZER_VERSION.encode()
 ).hexdigest()
 
 
@@ -36,6 +50,7 @@ class PhraseChecker:
         self.lexicon = lexicon
         self._phrases = lexicon.by_id()
         self._matcher = RuleMatcher(pipeline)
+        know_words(lexicon.lang, lexicon.known)  # before compiling: patterns read their words as text is read
         # Compiling looks up the lemma of every lexicon word (0.3 s per language at every start of
         # every worker); the result is kept in the user's cache directory.
         compiled: dict[str, Any] = {}
@@ -93,6 +108,30 @@ def _compile(pipeline: Pipeline, lexicon: Lexicon) -> dict[str, list[list[dict[s
 
 def _kind(hit: PhraseHit) -> tuple[str, str | None]:
     return hit.phrase.category, hit.phrase.signal
+
+
+_WORD = re.compile(r"\w+")
+
+
+def slip_problems(lexicon: Lexicon) -> list[str]:
+    """Words of the patterns and word sets that the pipeline would read as slips of others: a typo
+    variant ("vernezten") is redundant, since the corrector reads it as the word it stands for; a
+    real word no dictionary knows ("viber", which would read as "vier") must be listed under
+    ``[words] known``, or its rule would match the other word. Prefixes and suffixes are exempt."""
+    words: dict[str, str] = {}
+    alternatives = [alt for phrase in lexicon.phrases for pattern in phrase.patterns
+                    for elem in pattern.replace("(", " ").replace(")", " ").split() for alt in elem.split("|")]
+    alternatives += [w for members in lexicon.sets.values() for w in members]
+    for alt in alternatives:
+        alt = alt.lstrip("!>").rstrip("?+")
+        if alt.startswith(("@", "*")) or alt.endswith("*"):
+            continue
+        for word in _WORD.findall(alt):
+            reading = correct_slip(word, lexicon.lang)
+            if reading != word and fold(word) not in lexicon.known:
+                words[word] = reading
+    return [f"{lexicon.lang}: {w!r} reads as a slip of {r!r}: drop it (the corrector covers it) or, if it "
+            f"is a word, list it under [words] known" for w, r in sorted(words.items())]
 
 
 def example_problems(pipeline: Pipeline, checker: PhraseChecker) -> list[str]:
