@@ -250,8 +250,8 @@ def correct_slip(word: str, lang: str) -> str:
     * the slip would be in the first letter, no common word is one slip away, or two are about
       as likely (forms of one lemma count as one word: "vernezten" → "vernetzen").
 
-    The case of the word as typed is kept: "NETZWEK" → "NETZWERK"; German prefers ß where the
-    dictionary has it ("Strase" → "Straße")."""
+    The case of the word as typed is kept: "NETZWEK" → "NETZWERK"; German takes ß where the
+    dictionary knows no ss spelling ("Fussbalfan" → "Fußballfan", but "Prozes" → "Prozess")."""
     low = word.lower()
     if not SLIP_MIN_LENGTH <= len(low) <= SLIP_MAX_LENGTH or not low.isalpha():
         return word
@@ -275,8 +275,8 @@ def correct_slip(word: str, lang: str) -> str:
     meant = _likeliest(low, lang, capitalised)
     if meant is None or _likeliest(low, other, capitalised) not in (None, meant):
         return word
-    if lang == "de" and "ss" in meant:
-        sharp = meant.replace("ss", "ß")
+    if lang == "de" and "ss" in meant and not _is_known(meant.capitalize() if capitalised else meant, "de"):
+        sharp = meant.replace("ss", "ß")  # "Fussballfan" is no spelling, "Prozess" is (not "Prozeß")
         if _is_known(sharp.capitalize() if capitalised else sharp, "de"):
             meant = sharp
     return meant.upper() if word.isupper() else meant.capitalize() if capitalised else meant
@@ -699,8 +699,8 @@ def _obligatory(pattern: list[dict[str, Any]], to_hash: Any) -> _Needs:
 def slips(doc: Doc) -> list[tuple[int, int, str]]:
     """Words typed with one slip, as ``(start, end, word meant)`` in code points ("Netzwek" →
     "Netzwerk"): the coach offers the correction. Informal forms and ae/oe/ue are no slips."""
-    return [(t.idx, t.idx + len(t.text), meant) for t in doc
-            if (meant := correct_slip(t.text, doc.lang_)) != t.text]
+    return [(t.idx, t.idx + len(t.text), word) for t in doc
+            if (word := correct_slip(t.text, doc.lang_)) != t.text]
 
 
 def rare_words(doc: Doc, max_zipf: float) -> list[tuple[int, int]]:
