@@ -86,3 +86,8 @@ def test_noise_keeps_every_mark_on_its_words():
 def test_evaluate_measures_robustness_to_hurried_typing():
     out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", "--noise", "typos")
     assert "corpora/dev/en_blind.jsonl: 50 messages" in out and "phrase spans   precision" in out
+
+
+def test_slips_benchmark_counts_false_and_missed_corrections():
+    out = run("bench/slips.py", "--lang", "en", "-v")
+    assert "real words" in out and "one-slip typos" in out and "false corrections:" in out
