@@ -115,3 +115,12 @@ def test_the_recipients_name_is_never_a_slip(analyzer):
     assert "Kowalsky" in alone  # the corrector alone would offer "Kowalski"
     named = check(analyzer, text, recipient={"firstName": "Ewa", "lastName": "Kowalsky"})
     assert [text[s.start:s.end] for s in named.suggestions if s.id == "SPELLING"] == ["Netzwek"]
+
+
+def test_greeting_and_sign_off_lines_are_not_the_opening_or_closing(analyzer):
+    text = ("Hallo Frau Roth\nich bin auf Ihr Profil gestoßen\nIhr Vortrag zur Wärmepumpe in Kassel hat mir "
+            "sehr geholfen\nich freue mich auf einen spannenden Austausch\nLG Tom")
+    r = check(analyzer, text)
+    frame = {s.id: text[s.start:s.end] for s in r.suggestions if s.id.startswith("FORMULAIC_")}
+    assert frame == {"FORMULAIC_OPENING": "auf Ihr Profil gestoßen",
+                     "FORMULAIC_CLOSING": "ich freue mich auf einen spannenden Austausch"}

@@ -339,3 +339,9 @@ def test_german_number_words_are_numbers(pipelines):
     doc = pipelines["de"]("Seit fünf Jahren, mit zwanzig Leuten und einundzwanzig Filialen, dreißig oder 30 Stück, "
                           "Hunderte Kunden, ein Haus, eins vorweg, der Elfmeter.")
     assert [t.text for t in doc if t.like_num] == ["fünf", "zwanzig", "einundzwanzig", "dreißig", "30", "Hunderte"]
+
+
+def test_a_line_break_ends_a_sentence_without_blank_sentences(pipelines):
+    doc = pipelines["de"]("Hallo Herr Meier\nbin auf Ihr Profil gestoßen\n\nLG Tom")
+    assert [s.text.strip() for s in doc.sents] == ["Hallo Herr Meier", "bin auf Ihr Profil gestoßen", "LG Tom"]
+    assert [s.text for s in pipelines["de"]("\n\nZwei Sätze. Hier.").sents] == ["\n\nZwei Sätze.", "Hier."]

@@ -21,6 +21,9 @@ _DU = re.compile(r"\b(?:du|dich|dir|dein|deine|deinen|deinem|deiner|deines|euch|
                  re.IGNORECASE)
 
 
+_FRAME_MIN_WORDS = 5  # a shorter line without a finding is a greeting or a sign-off
+
+
 def coach(req: AnalyzeRequest, f: Findings, policy: CoachPolicy) -> tuple[CheckVerdict, list[Suggestion], Length]:
     """Judge a draft: ``(verdict, suggestions, length)``; blockers come first in the suggestions."""
     text = req.text
@@ -94,10 +97,15 @@ def _missing(group: list[str], req: AnalyzeRequest, say) -> Suggestion:  # type:
 
 
 def _formulaic_frame(text: str, f: Findings) -> list[Suggestion]:
-    """A stock phrase in the first or the last sentence: the opening or closing is pure formula."""
-    if not f.sentences:
+    """A stock phrase in the first or the last sentence: the opening or closing is pure formula.
+    A short line without a finding before or after (the greeting "Hallo Frau Roth", the sign-off
+    "LG Tom") is not the opening or closing."""
+    matched = [(m.start, m.end) for m in f.matches]
+    body = [(a, b) for a, b in f.sentences
+            if len(text[a:b].split()) >= _FRAME_MIN_WORDS or any(a <= s < b for s, _ in matched)]
+    if not body:
         return []
-    first, last = f.sentences[0], f.sentences[-1]
+    first, last = body[0], body[-1]
     out = []
     for m in f.matches:
         if m.category != "GENERIC_PHRASE":

@@ -147,7 +147,7 @@ class Analyzer:
         with self._nlp_lock:
             doc = self.pipelines[lang](text)
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
-            sentences = [(s.start_char, s.end_char) for s in doc.sents]
+            sentences = [(s.start_char, s.end_char) for s in doc.sents if not s.text.isspace()]
             rare = rare_words(doc, self.policy.personalization.rare_word_zipf)
             typed = slips(doc)
             backoff = self.classifiers[lang].find(doc, hits, rare)

@@ -2,7 +2,7 @@
 
 Each supported language gets one pipeline, built once at start-up and shared by every check:
 
-``spacy.blank(lang)`` → ``sentencizer`` → ``textsvc_norm`` (case-folded ``NORM``, ß → ss, umlauts
+``spacy.blank(lang)`` → ``sentencizer`` (and ``textsvc_line_breaks``: a line break ends a sentence) → ``textsvc_norm`` (case-folded ``NORM``, ß → ss, umlauts
 restored, a slip corrected: "fuer" → "für", "Netzwek" → "netzwerk") → ``textsvc_lemmatizer``
 (simplemma, case-folded ``LEMMA`` of the word meant, informal forms in full too: "thx" →
 "thanks"). Offsets never change: only ``NORM`` and ``LEMMA`` do. → German only: ``textsvc_verb_first``
@@ -401,6 +401,16 @@ def _lemmatizer_component(nlp: Language, name: str) -> _WordColumn:
     return _WordColumn(LEMMA, lambda word, lang: lemma_of(meant(word, lang), lang))
 
 
+@Language.component("textsvc_line_breaks")
+def _line_breaks_component(doc: Doc) -> Doc:
+    """A line break ends a sentence: requests typed on a phone put each thought on its own line,
+    without a full stop ("Hallo Herr Meier\nbin auf Ihr Profil gestoßen\nLG Tom")."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text and not token.is_sent_start:  # no blank "sentences"
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
 @Language.component("textsvc_lemma_fold")
 def _lemma_fold_component(doc: Doc) -> Doc:
     """Case-fold the lemmas of a trained pipeline so lexicon rules see one spelling."""
@@ -523,6 +533,7 @@ def build_pipeline(lang: str, model: str | None = None) -> Pipeline:
     else:
         nlp = spacy.blank(lang)
         nlp.add_pipe("sentencizer")
+        nlp.add_pipe("textsvc_line_breaks")
         nlp.add_pipe("textsvc_norm")
         nlp.add_pipe("textsvc_lemmatizer")
         name = f"spacy.blank:{lang}+simplemma"
