@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textsvc.nlp import build_pipeline, correct_slip, detect_language, meant, norm_as_meant
+from textsvc.nlp import build_pipeline, detect_language, meant, norm_as_meant
 
 
 def lemmas(pipeline, text):
