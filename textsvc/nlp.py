@@ -37,7 +37,7 @@ from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy, Lemm
 from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamDictionaryFactory, StreamMap
 from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
 from simplemma.utils import normalize_token
-from spacy.attrs import IDX, LEMMA, LIKE_NUM, NORM, ORTH
+from spacy.attrs import IDX, IS_SPACE, LEMMA, LIKE_NUM, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.strings import get_string_id
@@ -405,9 +405,12 @@ def _lemmatizer_component(nlp: Language, name: str) -> _WordColumn:
 def _line_breaks_component(doc: Doc) -> Doc:
     """A line break ends a sentence: requests typed on a phone put each thought on its own line,
     without a full stop ("Hallo Herr Meier\nbin auf Ihr Profil gestoßen\nLG Tom")."""
-    for token in doc[:-1]:
-        if token.is_space and "\n" in token.text and not token.is_sent_start:  # no blank "sentences"
-            doc[token.i + 1].is_sent_start = True
+    if len(doc) < 2:
+        return doc
+    for i in numpy.flatnonzero(doc.to_array(IS_SPACE)[:-1]).tolist():  # whitespace tokens only
+        token = doc[i]
+        if "\n" in token.text and not token.is_sent_start:  # no blank "sentences"
+            doc[i + 1].is_sent_start = True
     return doc
 
 
