@@ -63,7 +63,7 @@ class Findings:
     strength: float
     personalization: Personalization
     sighting: SightingOut | None
-    slips: list[tuple[int, int, str]]  # words typed with one slip, and the word meant
+    slips: list[tuple[int, int, str]]  # coaching only: words typed with one slip, and the word meant
 
 
 SAVE_AFTER_CHANGES = 1000  # applied changes after which a worker saves the candidate index
@@ -131,7 +131,7 @@ class Analyzer:
         """Coach an outgoing draft; nothing is stored, not even a template sighting."""
         from textsvc.coach import coach
 
-        f = self.findings(req, record_sightings=False)
+        f = self.findings(req, record_sightings=False, coaching=True)
         verdict, suggestions, length = coach(req, f, self.policy.coach)
         return CheckResponse(
             verdict=verdict, personalization=f.personalization, matches=f.matches, template_matches=f.templates,
@@ -139,8 +139,9 @@ class Analyzer:
             client_token=req.client_token,
         )
 
-    def findings(self, req: AnalyzeRequest, *, record_sightings: bool) -> Findings:
-        """What the text itself shows: phrases, merge fields, templates, personalization."""
+    def findings(self, req: AnalyzeRequest, *, record_sightings: bool, coaching: bool = False) -> Findings:
+        """What the text itself shows: phrases, merge fields, templates, personalization; when
+        ``coaching``, also the words typed with a slip."""
         lang, detected, confidence = self.resolve_language(req.language, req.text)
         messages = self.messages[lang]
         text = req.text
@@ -149,7 +150,7 @@ class Analyzer:
             hits = self.checkers[lang].find(doc, picky=req.level == "picky")
             sentences = [(s.start_char, s.end_char) for s in doc.sents if not s.text.isspace()]
             rare = rare_words(doc, self.policy.personalization.rare_word_zipf)
-            typed = slips(doc)
+            typed = slips(doc) if coaching else []
             backoff = self.classifiers[lang].find(doc, hits, rare)
             if backoff:
                 hits = sorted(hits + backoff, key=lambda h: (h.start, h.end))
