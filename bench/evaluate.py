@@ -41,7 +41,7 @@ _NEIGHBOURS = dict(zip("qwertzuiopasdfghjklyxcvbnm", (
     "wa qes wrd etf rzg tuh zij uok ipl ol qsy adwx sfec dgrv fhtb gjzn hkum jlim kop asx ycs xvd cbf vng bmh nj"
 ).split()))
 _LONG_WORD = re.compile(r"[^\W\d_]{5,}")
-NOISE = ("typos", "lowercase", "nocommas", "ascii")
+NOISE = ("typos", "lowercase", "nocommas", "ascii", "apostrophes")
 
 
 def add_noise(marked: str, kind: str, rng: random.Random) -> str:
@@ -49,9 +49,12 @@ def add_noise(marked: str, kind: str, rng: random.Random) -> str:
 
     typos: one slip (letter dropped, doubled, swapped with the next, or a neighbouring key) in
     every fourth word of five letters or more, never the first letter; lowercase: everything;
-    nocommas: every comma gone; ascii: ä ö ü ß typed as ae oe ue ss (German keyboards abroad)."""
+    nocommas: every comma gone; ascii: ä ö ü ß typed as ae oe ue ss (German keyboards abroad);
+    apostrophes: none inside words ("Id love to", "dont")."""
     if kind == "lowercase":
         return marked.lower()
+    if kind == "apostrophes":
+        return re.sub(r"(?<=\w)['’](?=\w)", "", marked)  # "I'd", "don't" typed "Id", "dont"
     if kind == "nocommas":
         return re.sub(r",(?=[\s⟧]|$)", "", marked)  # "Meier,⟧ wie" -> "Meier⟧ wie": no space enters a mark
     if kind == "ascii":

@@ -72,6 +72,11 @@ def test_english_contractions_split_and_lemmatise(pipelines):
     assert [t.lemma_ for t in doc] == [
         "i", "would", "love", "to", ",", "i", "be", "sure", "we", "be", "fine", ",", "do", "not", "worry", "."
     ]
+    typed = pipelines["en"]("Id love to, im sure were fine, youre right, dont worry. Re: the email id")
+    assert [t.lemma_ for t in typed] == [
+        "i", "would", "love", "to", ",", "i", "be", "sure", "be", "fine", ",", "you", "be", "right", ",",
+        "do", "not", "worry", ".", "re", ":", "the", "email", "i", "d",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -414,6 +414,33 @@ def _line_breaks_component(doc: Doc) -> Doc:
     return doc
 
 
+# English contractions typed without the apostrophe, which spaCy splits ("youre" → "you" "re",
+# "Id" → "I" "d"): the clitic after a pronoun, glued to it, stands for the verb.
+_APOSTROPHELESS = {get_string_id("re"): "be", get_string_id("d"): "would"}
+_SUBJECTS = frozenset("i you we they he she it who that there".split())
+# "d" is "would" only before the words that follow "I'd" in requests ("email id" is an id).
+_AFTER_WOULD = frozenset(
+    "love like be appreciate welcome enjoy want prefer suggest say think recommend rather also really "
+    "definitely happily gladly just very so".split()
+)
+
+
+@Language.component("textsvc_en_clitics")
+def _en_clitics_component(doc: Doc) -> Doc:
+    """"youre", "Id love to", "wed like": ``re`` is "be" and ``d`` "would" after a pronoun."""
+    if len(doc) < 2:
+        return doc
+    norms = doc.to_array(NORM)
+    for i in numpy.flatnonzero(numpy.isin(norms[1:], list(_APOSTROPHELESS))).tolist():
+        subject, clitic = doc[i], doc[i + 1]
+        if subject.whitespace_ or subject.lower_ not in _SUBJECTS:
+            continue
+        if clitic.lower_ == "d" and (i + 2 >= len(doc) or doc[i + 2].lower_ not in _AFTER_WOULD):
+            continue
+        clitic.lemma_ = _APOSTROPHELESS[int(norms[i + 1])]
+    return doc
+
+
 @Language.component("textsvc_lemma_fold")
 def _lemma_fold_component(doc: Doc) -> Doc:
     """Case-fold the lemmas of a trained pipeline so lexicon rules see one spelling."""
@@ -540,6 +567,8 @@ def build_pipeline(lang: str, model: str | None = None) -> Pipeline:
         nlp.add_pipe("textsvc_norm")
         nlp.add_pipe("textsvc_lemmatizer")
         name = f"spacy.blank:{lang}+simplemma"
+    if lang == "en" and not model:
+        nlp.add_pipe("textsvc_en_clitics")
     if lang == "de":
         # spaCy's German knows digits only as numbers; "fünf Jahre", "zwanzig Leute" are too.
         getters = nlp.vocab.lex_attr_getters
