@@ -100,9 +100,8 @@ def _formulaic_frame(text: str, f: Findings) -> list[Suggestion]:
     """A stock phrase in the first or the last sentence: the opening or closing is pure formula.
     A short line without a finding before or after (the greeting "Hallo Frau Roth", the sign-off
     "LG Tom") is not the opening or closing."""
-    matched = [(m.start, m.end) for m in f.matches]
     body = [(a, b) for a, b in f.sentences
-            if len(text[a:b].split()) >= _FRAME_MIN_WORDS or any(a <= s < b for s, _ in matched)]
+            if len(text[a:b].split()) >= _FRAME_MIN_WORDS or any(a <= m.start < b for m in f.matches)]
     if not body:
         return []
     first, last = body[0], body[-1]

@@ -160,13 +160,13 @@ def restore_umlauts(word: str) -> str:
     candidate = _UMLAUT_SPELLING.sub(lambda m: _UMLAUTS[m.group()], word)
     if candidate == word:
         return word
+    own = _zipf(word.lower(), "de")
     if not _is_known(word, "de"):
-        if _is_known(candidate, "de") and _zipf(word.lower(), "de") < SLIP_MAX_ZIPF:  # not "guest"
+        if _is_known(candidate, "de") and own < SLIP_MAX_ZIPF:  # not "guest"
             return candidate
-        low = word.lower()
-        if word.istitle() and _zipf(low, "de") == 0.0 and _zipf(low, "en") == 0.0 and not _is_known(word, "en"):
+        if word.istitle() and own == 0.0 and _zipf(word.lower(), "en") == 0.0 and not _is_known(word, "en"):
             return candidate
-    if _zipf(candidate.lower(), "de") >= _zipf(word.lower(), "de") + UMLAUT_GAIN:
+    if _zipf(candidate.lower(), "de") >= own + UMLAUT_GAIN:
         return candidate
     return word
 
@@ -257,9 +257,9 @@ def correct_slip(word: str, lang: str) -> str:
         return word
     if not (word.islower() or word.istitle() or word.isupper()) or fold(word) in _KNOWN[lang]:
         return word
-    if lang == "de" and restore_umlauts(word) != word:
-        return word
     if lang == "de":
+        if restore_umlauts(word) != word:
+            return word
         low = low.replace("ß", "ss")  # wordfreq's spelling
     own = _zipf(low, lang)
     capitalised = not word.islower()
