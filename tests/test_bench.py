@@ -60,7 +60,8 @@ def test_evaluate_reads_the_corpora_the_service_is_told_to(tmp_path):
     never reports."""
     corpora = shutil.copytree(ROOT / "corpora", tmp_path / "corpora", ignore=shutil.ignore_patterns("dev", "eval"))
     rule = corpora / "classifier" / "en.toml"
-    rule.write_text(rule.read_text(encoding="utf-8").replace("threshold = 0.7", "threshold = 2.0"), encoding="utf-8")
+    rule.write_text(rule.read_text(encoding="utf-8").replace("threshold = 0.7", "threshold = 2.0")
+                    .replace("certain = 0.95", "certain = 2.0"), encoding="utf-8")
     out = run("bench/evaluate.py", "--messages", "corpora/dev/en_blind.jsonl", env={"TEXTSVC_CORPORA_DIR": str(corpora)})
     assert "of which the sentence classifier: 0," in out
 

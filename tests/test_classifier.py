@@ -4,7 +4,9 @@ joins the lexicon's findings (only where the lexicon is silent, exact spans, exp
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -114,17 +116,53 @@ def test_a_finding_has_exact_offsets_and_names_its_words(analyzer, classifiers):
 
 
 def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classifiers):
-    """Over every marked message it learns from: no finding overlaps a lexicon finding, none is a
-    question or quotes a title, and none is in a message with a personal signal elsewhere."""
+    """Over every marked message it learns from: no finding overlaps a lexicon finding or quotes a
+    title, none is in a message with a personal signal other than a proposed next step, and below
+    its ``certain`` probability none is a question."""
     for lang in ("de", "en"):
+        below_certain = replace(classifiers[lang], certain=2.0)
         for m in training_messages(CORPORA, lang):
             text, _ = unmark(m["marked"])
             doc = pipelines[lang](text)
             hits = checkers[lang].find(doc)
-            for found in classifiers[lang].find(doc, hits, rare_words(doc, MAX_ZIPF)):
+            rare = rare_words(doc, MAX_ZIPF)
+            for found in classifiers[lang].find(doc, hits, rare):
                 assert not any(h.start < found.end and found.start < h.end for h in hits), text
-                assert not any(q in text[found.start:found.end] for q in "„“\"«»?"), text
-                assert not any(h.phrase.category == "PERSONAL_SIGNAL" for h in hits), text
+                assert not any(q in text[found.start:found.end] for q in "„“\"«»"), text
+                assert not any(h.phrase.category == "PERSONAL_SIGNAL" and h.phrase.signal != "NEXT_STEP"
+                               for h in hits), text
+            for found in below_certain.find(doc, hits, rare):
+                assert "?" not in text[found.start:found.end], text
+
+
+@pytest.mark.parametrize(("text", "reported_at_08", "reported_at_099"), [
+    ("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Viele Grüße", True, True),
+    # a question, a figure, an acronym: only when nearly certain
+    ("Hallo Frau Roth, war das Wetter in Kiel gestern wirklich sehr schön? Viele Grüße", False, True),
+    ("Hallo Frau Roth, das Wetter in Kiel war an 3 Tagen wirklich sehr schön. Viele Grüße", False, True),
+    # a proposed next step elsewhere does not silence it, a concrete reference does
+    ("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Haben Sie am Dienstag "
+     "15 Minuten?", True, True),
+    ("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Ihr Vortrag in Kiel über "
+     "Lastenräder hat mich überzeugt.", False, False),
+])
+def test_what_silences_it_and_what_only_asks_for_certainty(pipelines, checkers, classifiers, text, reported_at_08,
+                                                           reported_at_099):
+    """The gates around the probability, with the weights replaced by a bias alone: every sentence
+    gets the same probability, 0.8 (above the threshold, below ``certain``) or 0.99."""
+    doc = pipelines["de"](text)
+    hits = checkers["de"].find(doc)
+    first = next(doc.sents)
+
+    def reported(p: float) -> bool:
+        clf = replace(classifiers["de"], bias=math.log(p / (1 - p)), weights={}, threshold=0.7, certain=0.95)
+        return any(f.start < first.end_char for f in clf.find(doc, hits, rare_words(doc, MAX_ZIPF)))
+
+    assert not any(h.start < first.end_char for h in hits), "the sentence must be the classifier's to judge"
+    assert {h.phrase.signal for h in hits} <= {None, "NEXT_STEP", "CONCRETE_REFERENCE"}
+    if "Minuten" in text or "Vortrag" in text:
+        assert len(hits) == 1 and hits[0].phrase.signal == ("NEXT_STEP" if "Minuten" in text else "CONCRETE_REFERENCE")
+    assert (reported(0.8), reported(0.99)) == (reported_at_08, reported_at_099)
 
 
 def test_it_reads_the_clauses_a_generic_family_leaves_and_nothing_beside_a_personal_signal(pipelines, checkers):
