@@ -243,7 +243,8 @@ def test_a_family_matches_german_typed_without_umlauts(checkers, pipelines):
     [("Netzwek", "Netzwerk", "de"), ("erweitren", "erweitern", "de"), ("Werdegnag", "Werdegang", "de"),
      ("NETZWEK", "NETZWERK", "de"), ("vernezten", "vernetzen", "de"), ("conect", "connect", "en"),
      ("netwrok", "network", "en"), ("oppurtunities", "opportunities", "en"), ("intrested", "interested", "en"),
-     ("würd", "würde", "de"), ("Würd", "Würde", "de"), ("vllt", "vielleicht", "de"), ("u", "you", "en"), ("thx", "thanks", "en"),
+     ("würd", "würde", "de"), ("Würd", "Würde", "de"), ("vllt", "vielleicht", "de"), ("is", "ist", "de"), ("nix", "nichts", "de"),
+     ("u", "you", "en"), ("thx", "thanks", "en"), ("is", "is", "en"),
      ("Prozes", "Prozess", "de"), ("Fussbalfan", "Fußballfan", "de")],
 )
 def test_a_word_typed_with_one_slip_or_informally_reads_as_the_word_meant(typed, meant_word, lang):

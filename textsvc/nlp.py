@@ -205,7 +205,7 @@ def know_words(lang: str, words: Iterable[str]) -> None:
 _INFORMAL = {
     "de": {"würd": "würde", "wuerd": "würde", "hätt": "hätte", "könnt": "könnte", "möcht": "möchte",
            "wär": "wäre", "fänd": "fände", "nen": "einen", "nem": "einem", "ner": "einer", "nich": "nicht",
-           "vllt": "vielleicht", "evtl": "eventuell", "bissl": "bisschen"},
+           "vllt": "vielleicht", "evtl": "eventuell", "bissl": "bisschen", "is": "ist", "nix": "nichts"},
     "en": {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks",
            "abt": "about", "tmrw": "tomorrow", "msg": "message", "bc": "because", "cuz": "because"},
 }
