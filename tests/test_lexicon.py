@@ -114,6 +114,9 @@ def test_the_end_anchor_needs_the_end_of_the_sentence_and_keeps_punctuation_out(
     assert _found(pipelines, checker, "de", "Na ja, Kontakte schaden nicht 😉") == ["Kontakte schaden nicht"]
     assert _found(pipelines, checker, "de", "Kontakte schaden nicht") == ["Kontakte schaden nicht"]
     assert _found(pipelines, checker, "de", "Kontakte schaden nicht immer, aber oft.") == []
+    # punctuation after the match is not the end: no word may follow up to the sentence's end
+    assert _found(pipelines, checker, "de", "Kontakte schaden nicht, sagt mein Chef.") == []
+    assert _found(pipelines, checker, "de", "Kontakte schaden nicht. Bis bald, sagt mein Chef!") == ["Kontakte schaden nicht"]
 
 
 def test_an_optional_wildcard_matches_one_word_or_none(pipelines):

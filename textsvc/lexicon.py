@@ -256,6 +256,7 @@ _NOT_END = {"NOT_IN": [".", "!", "?"]}
 # part of it ("connect >!you": "love to connect" but not "connect you with my colleague"; "$": no
 # word follows in the sentence). spaCy's Matcher has no lookahead; RuleMatcher checks it.
 NEXT_NOT = "_NEXT_NOT"
+TO_SENTENCE_END = "_TO_SENTENCE_END"  # with "$": no token up to the sentence end may satisfy it
 _WORD = {"NORM": {"REGEX": r"\w"}}
 
 
@@ -280,7 +281,7 @@ def compile_pattern(
         specs = [_WORD] if last == "$" else _compile_element(last[2:], lexicon_sets, lemma, split, meant, norm)
         if len(specs) != 1 or "OP" in specs[0]:
             raise LexiconError(f"pattern {pattern!r}: >! takes one word, without ? or +")
-        lookahead = [{NEXT_NOT: specs[0]}]
+        lookahead = [{NEXT_NOT: specs[0], TO_SENTENCE_END: last == "$"}]
     if any(e == "$" or e.startswith(">!") for e in elems):
         raise LexiconError(f"pattern {pattern!r}: $ and >! can only end a pattern")
     for elem in elems:

@@ -43,7 +43,7 @@ from spacy.matcher import Matcher
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
-from textsvc.lexicon import NEXT_NOT
+from textsvc.lexicon import NEXT_NOT, TO_SENTENCE_END
 from textsvc.normalize import fold
 
 SUPPORTED_LANGUAGES = ("de", "en")
@@ -331,6 +331,7 @@ def lemma_of(word: str, lang: str) -> str:
     """Case-folded simplemma lemma of one word (cached: most words in requests repeat)."""
     if lang == "de":
         word = restore_umlauts(word)
+        word = _sharp_s(word)
     folded = fold(word)
     if lang == "en" and folded in _EN_CLITICS:
         return _EN_CLITICS[folded]
@@ -348,9 +349,17 @@ def lemma_of(word: str, lang: str) -> str:
 
 
 @lru_cache(maxsize=50_000)
+def _sharp_s(word: str) -> str:
+    """A German word typed with "ss" for "ß" (Swiss and hurried spelling), in the spelling the
+    dictionary knows: "schliess" → "schließ"; known words stay ("Prozess", "muss")."""
+    if "ss" in word and not _is_known(word, "de") and _is_known(sharp := word.replace("ss", "ß"), "de"):
+        return sharp
+    return word
+
+
 def _is_known_verb(particle: str, word: str, lang: str) -> bool:
     """Is particle + lemma(word) a verb the dictionary knows ("aus" + "schließe" → ausschließen)?"""
-    lemma = _LEMMATIZER.lemmatize(word, lang)
+    lemma = _LEMMATIZER.lemmatize(_sharp_s(word) if lang == "de" else word, lang)
     return lemma.endswith("n") and _is_known(particle + lemma.lower(), lang)
 
 
@@ -611,7 +620,7 @@ class RuleMatcher:
         self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
         # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions, its
         # matcher, the matcher the token after a match must not satisfy)
-        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher, Matcher | None]] = []
+        self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher, Matcher | None, bool]] = []
         self._by_anchor: dict[int, list[int]] = {}  # set id → patterns whose rarest set it is
         self._always: list[int] = []  # patterns that need no particular word
 
@@ -619,17 +628,18 @@ class RuleMatcher:
         rule = len(self._rules)
         self._rules.append(key)
         for pattern in patterns:
-            next_not = None
-            if pattern and NEXT_NOT in pattern[-1]:  # a condition on the token after a match
+            next_not, to_end = None, False
+            if pattern and NEXT_NOT in pattern[-1]:  # a condition on the token(s) after a match
                 next_not = Matcher(self._vocab, validate=True)
                 next_not.add(key, [[pattern[-1][NEXT_NOT]]])
+                to_end = pattern[-1][TO_SENTENCE_END]
                 pattern = pattern[:-1]
             matcher = Matcher(self._vocab, validate=True)
             matcher.add(key, [pattern])  # every match: overlaps are resolved per rule in __call__
             sets, regexes = _obligatory(pattern, self._strings.add)
             ids = [self._set_id(attr, values) for attr, values in sets]
             index = len(self._patterns)
-            self._patterns.append((rule, frozenset(ids), regexes, matcher, next_not))
+            self._patterns.append((rule, frozenset(ids), regexes, matcher, next_not, to_end))
             if not sets:
                 self._always.append(index)
                 continue
@@ -696,12 +706,12 @@ class RuleMatcher:
             sentences = [(doc[:], satisfied)]
         by_rule: dict[int, set[tuple[int, int]]] = {}
         for index in runnable:
-            rule, ids, _, matcher, next_not = self._patterns[index]
+            rule, ids, _, matcher, next_not, to_end = self._patterns[index]
             for sent, s_satisfied in sentences:
                 if ids <= s_satisfied:
                     by_rule.setdefault(rule, set()).update(
                         (sent.start + a, sent.start + b) for _, a, b in matcher(sent)
-                        if next_not is None or b == len(sent) or not next_not(sent[b:b + 1]))
+                        if next_not is None or not next_not(sent[b:] if to_end else sent[b:b + 1]))
         found = []
         for rule, pairs in by_rule.items():
             taken: set[int] = set()
