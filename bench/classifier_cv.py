@@ -79,8 +79,7 @@ def main() -> None:
             bias, weights = fit(train)
             line = f"{name:<22}{len(messages):>4}"
             for threshold in (None, *THRESHOLDS):
-                clf = replace(base, bias=bias, weights=weights, threshold=threshold or 2.0,
-                              certain=base.certain if threshold else 2.0)
+                clf = replace(base, bias=bias, weights=weights, threshold=threshold or 2.0)
                 tp = fp = fn = added_tp = added_n = 0
                 for m in messages:
                     text, gold = unmark(m["marked"])

@@ -240,7 +240,7 @@ def main() -> None:
         settings = Settings.from_env(db_path=Path(tmp) / "eval.db")  # TEXTSVC_CORPORA_DIR, TEXTSVC_SPACY_MODEL apply
         analyzer = Analyzer(settings, Store(settings.db_path))
         if args.lexicon_only:
-            analyzer.classifiers = {lang: replace(c, threshold=2.0, certain=2.0) for lang, c in analyzer.classifiers.items()}
+            analyzer.classifiers = {lang: replace(c, threshold=2.0) for lang, c in analyzer.classifiers.items()}
         messages, variants = load(args.split, args.lang, args.limit, args.messages)
         if args.noise:
             rng = random.Random(7)

@@ -305,6 +305,17 @@ def test_a_german_sentence_opener_before_a_pronoun_is_a_verb(pipelines, text, le
 
 @pytest.mark.parametrize(
     ("word", "lemma"),
+    [("Massnahmen", "massnahme"), ("Füsse", "fuss"), ("schliess", "schliessen"),  # "ss" typed for "ß"
+     ("Prozess", "prozess"), ("muss", "müssen"), ("Masse", "masse"), ("Busse", "bus")],  # known words stay
+)
+def test_german_ss_typed_for_sharp_s_reads_as_the_word_meant(word, lemma):
+    from textsvc.nlp import lemma_of
+
+    assert lemma_of(word, "de") == lemma
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
     [("growing", "grow"), ("Thinking", "think"), ("playing", "play"), ("thanking", "thank"),
      ("making", "make"), ("hoping", "hope"), ("creating", "create"), ("staring", "stare")],
 )

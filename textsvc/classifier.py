@@ -26,7 +26,7 @@ message names the words that weighed most, so every point it costs stays explain
 The weights are data (``corpora/classifier/<lang>.weights.json``), written by
 ``textsvc lexicon train`` from the lexicon's own hit and miss examples, the fit split of
 ``corpora/eval`` and the development sets in ``corpora/dev``; never from the test split. The rule
-itself (message, weight, threshold, examples) is ``corpora/classifier/<lang>.toml``.
+itself (message, weight, threshold, certain, min_words, examples) is ``corpora/classifier/<lang>.toml``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from textsvc.errors import LexiconError
 from textsvc.lexicon import Example, Lexicon, Phrase, load_lexicon, validate_phrase
 from textsvc.nlp import build_pipeline, rare_words
 from textsvc.phrases import PhraseChecker, PhraseHit
+from textsvc.policy import NEXT_STEP
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧ mark the generic spans in corpora/eval and corpora/dev
 _QUOTE = re.compile(r"[„“\"«»]")
@@ -105,7 +106,7 @@ def flags(sent, words: list, hits: Sequence[PhraseHit], rare_starts: frozenset[i
     text = sent.text
     if len(words) < 5:
         out.append("#SHORT")
-    if text.rstrip().endswith("?"):
+    if sent.sent.text.rstrip().endswith("?"):  # a clause of a question is part of it
         out.append("#QUESTION")
     if any(t.like_num for t in words):
         out.append("#NUM")
@@ -115,7 +116,7 @@ def flags(sent, words: list, hits: Sequence[PhraseHit], rare_starts: frozenset[i
         out.append("#ACRONYM")
     a, b = sent.start_char, sent.end_char
     outside = [h for h in hits if not (a <= h.start < b)]
-    if any(h.phrase.category == "PERSONAL_SIGNAL" and h.phrase.signal != "NEXT_STEP" for h in outside):
+    if any(h.phrase.category == "PERSONAL_SIGNAL" and h.phrase.signal != NEXT_STEP for h in outside):
         out.append("ctx:signal")
     elif any(h.phrase.category == "PERSONAL_SIGNAL" for h in outside):
         out.append("ctx:next")
@@ -174,6 +175,16 @@ def _spaced(token) -> bool:  # type: ignore[no-untyped-def]
     return bool(token.whitespace_) and token.i > 0 and bool(token.doc[token.i - 1].whitespace_)
 
 
+def _number(spec: dict, key: str) -> float:
+    """A number of the rule file (``KeyError`` naming the key when it is missing)."""
+    if key not in spec:
+        raise KeyError(f"missing {key!r}")
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class SentenceClassifier:
     """The back-off of one language: its rule, weights, and the probability it reports from."""
@@ -201,16 +212,20 @@ class SentenceClassifier:
                 replacements=tuple(spec.get("replacements", ())), hint=spec["hint"], patterns=("(classifier)",),
                 hits=tuple(Example.parse(h) for h in spec["hit"]), misses=tuple(Example.parse(m) for m in spec["miss"]),
             )
-            threshold, certain, min_words = float(spec["threshold"]), float(spec["certain"]), int(spec["min_words"])
+            threshold, certain, min_words = (_number(spec, key) for key in ("threshold", "certain", "min_words"))
         except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as exc:
             raise LexiconError(f"{path}: {exc}") from exc
         problems = [p for p in validate_phrase(rule) if "replacement" not in p]
+        if not 0 < threshold <= certain:  # above 1: never (the benches switch it off with 2.0)
+            problems.append(f"need 0 < threshold <= certain, got threshold {threshold}, certain {certain}")
+        if min_words < 1 or min_words != int(min_words):
+            problems.append(f"min_words must be a whole number of at least 1, got {min_words}")
         if "{words}" not in rule.message:
             problems.append("the message must name the weighing words with {words}")
         if problems:
             raise LexiconError(f"{path}: " + "; ".join(problems))
         version = hashlib.sha256(raw + weights_raw).hexdigest()[:12]
-        return cls(rule=rule, threshold=threshold, certain=certain, min_words=min_words, bias=float(trained["bias"]),
+        return cls(rule=rule, threshold=threshold, certain=certain, min_words=int(min_words), bias=float(trained["bias"]),
                    weights=trained["weights"], version=version)
 
     def probability(self, feats: Iterable[str]) -> float:
@@ -230,7 +245,7 @@ class SentenceClassifier:
             silencing = _SILENCING.intersection(shape)
             if silencing - _HINTS:
                 continue
-            needed = self.certain if silencing else self.threshold
+            needed = max(self.certain, self.threshold) if silencing else self.threshold
             if self.probability(shape + word_features(words, rare_starts)) < needed:
                 continue
             start, end = words[0].idx, words[-1].idx + len(words[-1].text)

@@ -252,9 +252,10 @@ def expand_groups(pattern: str) -> list[str]:
 # After a suffix: the inflection endings of German and English nouns (Konferenz-en, Meetup-s).
 _INFLECTION = "(?:e|en|n|s|es|er|ern|nen)?"
 _NOT_END = {"NOT_IN": [".", "!", "?"]}
-# A compiled pattern may end in {NEXT_NOT: spec}: a condition on the token after the match, not
-# part of it ("connect >!you": "love to connect" but not "connect you with my colleague"; "$": no
-# word follows in the sentence). spaCy's Matcher has no lookahead; RuleMatcher checks it.
+# A compiled pattern may end in {NEXT_NOT: spec, TO_SENTENCE_END: bool}: a condition on the token
+# after the match, not part of it ("connect >!you": "love to connect" but not "connect you with my
+# colleague"), or with "$" on every token up to the sentence end (no word follows). spaCy's
+# Matcher has no lookahead; RuleMatcher checks it.
 NEXT_NOT = "_NEXT_NOT"
 TO_SENTENCE_END = "_TO_SENTENCE_END"  # with "$": no token up to the sentence end may satisfy it
 _WORD = {"NORM": {"REGEX": r"\w"}}

@@ -5,7 +5,7 @@ Each supported language gets one pipeline, built once at start-up and shared by 
 ``spacy.blank(lang)`` → ``sentencizer`` (and ``textsvc_line_breaks``: a line break ends a sentence) → ``textsvc_norm`` (case-folded ``NORM``, ß → ss, umlauts
 restored, a slip corrected: "fuer" → "für", "Netzwek" → "netzwerk") → ``textsvc_lemmatizer``
 (simplemma, case-folded ``LEMMA`` of the word meant, informal forms in full too: "thx" →
-"thanks"). Offsets never change: only ``NORM`` and ``LEMMA`` do. → German only: ``textsvc_verb_first``
+"thanks"; German "ss" typed for "ß" read as "ß" where only that is a word: "schliess"). Offsets never change: only ``NORM`` and ``LEMMA`` do. → German only: ``textsvc_verb_first``
 ("Würde mich freuen": the opener is a verb) → ``textsvc_separable_verbs`` ("schließe … nicht
 aus" gives "schließe" the lemma ``ausschließen``).
 
@@ -328,7 +328,8 @@ def _likeliest(low: str, lang: str, capitalised: bool) -> str | None:
 
 @lru_cache(maxsize=200_000)
 def lemma_of(word: str, lang: str) -> str:
-    """Case-folded simplemma lemma of one word (cached: most words in requests repeat)."""
+    """Case-folded simplemma lemma of one word (cached: most words in requests repeat); German
+    with its umlauts restored and "ss" read as "ß" where only that is a word (``_sharp_s``)."""
     if lang == "de":
         word = restore_umlauts(word)
         word = _sharp_s(word)
@@ -357,6 +358,7 @@ def _sharp_s(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=50_000)
 def _is_known_verb(particle: str, word: str, lang: str) -> bool:
     """Is particle + lemma(word) a verb the dictionary knows ("aus" + "schließe" → ausschließen)?"""
     lemma = _LEMMATIZER.lemmatize(_sharp_s(word) if lang == "de" else word, lang)
@@ -619,7 +621,8 @@ class RuleMatcher:
         # per attribute (LEMMA, NORM): word hash → ids of the word sets it belongs to
         self._sets_of: dict[int, dict[int, list[int]]] = {LEMMA: {}, NORM: {}}
         # per pattern: (rule, ids of its obligatory word sets, its obligatory expressions, its
-        # matcher, the matcher the token after a match must not satisfy)
+        # matcher, the matcher the token after a match must not satisfy, whether that holds for
+        # every token up to the sentence end ("$") rather than the next one (">!x"))
         self._patterns: list[tuple[int, frozenset[int], list[tuple[int, re.Pattern[str]]], Matcher, Matcher | None, bool]] = []
         self._by_anchor: dict[int, list[int]] = {}  # set id → patterns whose rarest set it is
         self._always: list[int] = []  # patterns that need no particular word
@@ -709,9 +712,14 @@ class RuleMatcher:
             rule, ids, _, matcher, next_not, to_end = self._patterns[index]
             for sent, s_satisfied in sentences:
                 if ids <= s_satisfied:
-                    by_rule.setdefault(rule, set()).update(
-                        (sent.start + a, sent.start + b) for _, a, b in matcher(sent)
-                        if next_not is None or not next_not(sent[b:] if to_end else sent[b:b + 1]))
+                    matches = matcher(sent)
+                    if matches and next_not is not None:
+                        # the tokens the condition bars, found once per sentence: a match ending
+                        # at b is kept unless token b (">!x") or any token from b on ("$") is one
+                        barred = [a for _, a, _ in next_not(sent)]
+                        last = max(barred, default=-1)
+                        matches = [m for m in matches if (m[2] > last if to_end else m[2] not in barred)]
+                    by_rule.setdefault(rule, set()).update((sent.start + a, sent.start + b) for _, a, b in matches)
         found = []
         for rule, pairs in by_rule.items():
             taken: set[int] = set()

@@ -9,12 +9,13 @@ import msgspec
 
 from textsvc.errors import PolicyError
 
+NEXT_STEP = "NEXT_STEP"  # a proposed call or meeting: pitches propose them too (textsvc/classifier.py)
 SIGNALS = (
     "RECIPIENT_NAME_USED",
     "CONCRETE_REFERENCE",
     "SHARED_CONTEXT",
     "REASON_TO_CONNECT",
-    "NEXT_STEP",
+    NEXT_STEP,
     "SPECIFIC_DETAILS",
 )
 PROFILE_CHECKS = (
