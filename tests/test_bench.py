@@ -27,6 +27,22 @@ def test_evaluate_prints_every_measure_per_language():
         assert measure in out
 
 
+def test_evaluate_heldout_is_the_test_split_and_the_blind_sets():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from evaluate import load
+
+    from textsvc.classifier import split_of
+
+    test, test_variants = load("test", None, None)
+    held, held_variants = load("heldout", None, None)
+    blind = [m for m in held if m["id"].startswith("ho-")]
+    assert held_variants == test_variants and test_variants
+    assert [m for m in held if not m["id"].startswith("ho-")] == test and blind
+    assert all(split_of(m["id"]) == "test" for m in test)
+    assert len(blind) == sum(1 for p in (ROOT / "corpora" / "heldout").glob("*.jsonl")
+                             for line in p.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 def test_latency_benchmark_runs():
     out = run("bench/latency.py", "--n", "20")
     assert "phrase matching" in out and "requests/s on one core" in out and "max RSS" in out

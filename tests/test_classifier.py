@@ -12,7 +12,6 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import CORPORA, analyze
-from textsvc.errors import LexiconError
 from textsvc.classifier import (
     SentenceClassifier,
     content_words,
@@ -24,6 +23,7 @@ from textsvc.classifier import (
     units,
     unmark,
 )
+from textsvc.errors import LexiconError
 from textsvc.nlp import rare_words
 from textsvc.policy import load_policy
 
@@ -144,10 +144,10 @@ def test_it_speaks_only_where_the_lexicon_is_silent(pipelines, checkers, classif
     ("Hallo Frau Roth, war das Wetter in Kiel gestern wirklich sehr schön? Viele Grüße", False, True),
     ("Hallo Frau Roth, das Wetter in Kiel war an 3 Tagen wirklich sehr schön. Viele Grüße", False, True),
     # a proposed next step elsewhere does not silence it, a concrete reference does
-    ("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Haben Sie am Dienstag "
-     "15 Minuten?", True, True),
-    ("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Ihr Vortrag in Kiel über "
-     "Lastenräder hat mich überzeugt.", False, False),
+    (("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Haben Sie am Dienstag "
+      "15 Minuten?"), True, True),
+    (("Hallo Frau Roth, das Wetter in Kiel war gestern wirklich sehr schön. Ihr Vortrag in Kiel über "
+      "Lastenräder hat mich überzeugt."), False, False),
 ])
 def test_what_silences_it_and_what_only_asks_for_certainty(pipelines, checkers, classifiers, text, reported_at_08,
                                                            reported_at_099):

@@ -181,7 +181,7 @@ def _number(spec: dict, key: str) -> float:
         raise KeyError(f"missing {key!r}")
     value = spec[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{key} must be a number, got {value!r}")
+        raise TypeError(f"{key} must be a number, got {value!r}")
     return float(value)
 
 
@@ -213,7 +213,7 @@ class SentenceClassifier:
                 hits=tuple(Example.parse(h) for h in spec["hit"]), misses=tuple(Example.parse(m) for m in spec["miss"]),
             )
             threshold, certain, min_words = (_number(spec, key) for key in ("threshold", "certain", "min_words"))
-        except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
             raise LexiconError(f"{path}: {exc}") from exc
         problems = [p for p in validate_phrase(rule) if "replacement" not in p]
         if not 0 < threshold <= certain:  # above 1: never (the benches switch it off with 2.0)
