@@ -116,9 +116,10 @@ def flags(sent, words: list, hits: Sequence[PhraseHit], rare_starts: frozenset[i
         out.append("#ACRONYM")
     a, b = sent.start_char, sent.end_char
     outside = [h for h in hits if not (a <= h.start < b)]
-    if any(h.phrase.category == "PERSONAL_SIGNAL" and h.phrase.signal != NEXT_STEP for h in outside):
+    signals = {h.phrase.signal for h in outside if h.phrase.category == "PERSONAL_SIGNAL"}
+    if signals - {NEXT_STEP}:
         out.append("ctx:signal")
-    elif any(h.phrase.category == "PERSONAL_SIGNAL" for h in outside):
+    elif signals:
         out.append("ctx:next")
     if any(h.phrase.category == "GENERIC_PHRASE" for h in outside):
         out.append("ctx:generic")
